@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every check `make test` runs, in order from fastest to slowest feedback.
+set -euo pipefail
+
+say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
+
+say "Starting the test MariaDB and Redis (private, on loopback, under target/services)"
+eval "$(.ci/services.sh start)"
+export CHATAPP_REQUIRE_MARIADB=1
+
+say "Checking formatting (cargo fmt --check)"
+cargo fmt --all --check
+
+say "Linting the server build (clippy, ssr)"
+cargo clippy -p app -p server -p migration --all-targets -- -D warnings
+
+say "Linting the browser build (clippy, hydrate, wasm32)"
+cargo clippy -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
+
+say "Running the Rust tests on SQLite and on MariaDB ($TEST_MARIADB_URL)"
+cargo test -p app -p server -p migration
+
+say "Building the release and running the Playwright suite against it"
+rm -rf target/e2e && mkdir -p target/e2e
+export DATABASE_URL="sqlite://target/e2e/chat.db?mode=rwc"
+export LEPTOS_SITE_ADDR=127.0.0.1:3100
+export RUST_LOG=${RUST_LOG:-warn,server=info}
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+cargo leptos end-to-end --release
+
+say "All checks passed"

@@ -1,0 +1,74 @@
+//! The message composer: Enter sends, Shift+Enter starts a new line.
+
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+use super::ChatContext;
+
+#[component]
+pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
+    let chat = ChatContext::use_context();
+    let max_chars = chat.viewer.with_value(|viewer| viewer.max_message_chars);
+    let textarea = NodeRef::<Textarea>::new();
+    let sending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    let send = move || {
+        let Some(input) = textarea.get_untracked() else {
+            return;
+        };
+        let body = input.value();
+        if body.trim().is_empty() || sending.get_untracked() {
+            return;
+        }
+        sending.set(true);
+        error.set(None);
+        let new_message = crate::models::NewMessage {
+            recipient: recipient.get_untracked(),
+            body,
+        };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::client::post_message(&new_message).await {
+                Ok(message) => {
+                    chat.add_live_message(message);
+                    input.set_value("");
+                }
+                Err(failure) => error.set(Some(failure.to_string())),
+            }
+            sending.set(false);
+            let _ = input.focus();
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (new_message, input, chat);
+    };
+
+    view! {
+        <form
+            class="composer"
+            on:submit=move |event| {
+                event.prevent_default();
+                send();
+            }
+        >
+            <label class="visually-hidden" for="composer-input">"Message"</label>
+            <textarea
+                id="composer-input"
+                node_ref=textarea
+                rows="1"
+                maxlength=max_chars
+                placeholder=move || format!("Message {}", recipient.get())
+                on:keydown=move |event| {
+                    if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
+                        event.prevent_default();
+                        send();
+                    }
+                }
+            ></textarea>
+            <button class="btn btn-primary" type="submit" disabled=move || sending.get()>
+                "Send"
+            </button>
+        </form>
+        {move || error.get().map(|error| view! { <p class="composer-error" role="alert">{error}</p> })}
+    }
+}

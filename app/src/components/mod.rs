@@ -1,0 +1,17 @@
+//! Reusable pieces of the UI.
+
+mod avatar;
+mod chat_context;
+mod composer;
+mod conversation;
+mod password_field;
+mod time;
+mod user_list;
+
+pub use avatar::Avatar;
+pub use chat_context::{ChatContext, ConnectionState};
+pub use composer::Composer;
+pub use conversation::{ConversationPane, NoConversation};
+pub use password_field::PasswordField;
+pub use time::{Hydrated, provide_hydrated};
+pub use user_list::UserList;

@@ -1,0 +1,282 @@
+//! Accounts: registration rules, password hashing and credential checks.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, password_hash::rand_core::OsRng};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, SqlErr,
+};
+
+use super::entities::user;
+use crate::error::{AppError, FieldErrors};
+
+pub const USERNAME_MIN_CHARS: usize = 3;
+pub const USERNAME_MAX_CHARS: usize = 32;
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Argon2 accepts more, but hashing megabytes is a denial-of-service lever.
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+const EMAIL_MAX_CHARS: usize = 254;
+
+/// A sign-up request.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+}
+
+/// The key usernames are unique by: lower case, so `Alice` and `alice` collide.
+pub fn username_key(username: &str) -> String {
+    username.trim().to_ascii_lowercase()
+}
+
+/// Problems with a proposed username, empty when it is acceptable.
+pub fn username_problems(username: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let length = username.chars().count();
+    if !(USERNAME_MIN_CHARS..=USERNAME_MAX_CHARS).contains(&length) {
+        problems.push(format!(
+            "Usernames are {USERNAME_MIN_CHARS} to {USERNAME_MAX_CHARS} characters long."
+        ));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        problems.push("Use only letters, digits, '.', '_' and '-'.".to_owned());
+    }
+    problems
+}
+
+/// Problems with a proposed password, empty when it is acceptable.
+pub fn password_problems(password: &str) -> Vec<String> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN_CHARS {
+        vec![format!(
+            "Passwords must be at least {PASSWORD_MIN_CHARS} characters long."
+        )]
+    } else if length > PASSWORD_MAX_CHARS {
+        vec![format!(
+            "Passwords must be at most {PASSWORD_MAX_CHARS} characters long."
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Problems with an e-mail address (a plausibility check; only a sent mail proves one).
+pub fn email_problems(email: &str) -> Vec<String> {
+    let plausible = email.len() <= EMAIL_MAX_CHARS
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if plausible {
+        Vec::new()
+    } else {
+        vec!["Enter a valid e-mail address.".to_owned()]
+    }
+}
+
+/// Creates an account, or says what is wrong with the request.
+pub async fn register(
+    db: &DatabaseConnection,
+    registration: Registration,
+) -> Result<user::Model, AppError> {
+    let username = registration.username.trim().to_owned();
+    let email = registration
+        .email
+        .map(|email| email.trim().to_ascii_lowercase())
+        .filter(|email| !email.is_empty());
+
+    let mut errors = FieldErrors::new();
+    for (field, problems) in [
+        ("username", username_problems(&username)),
+        ("password", password_problems(&registration.password)),
+        (
+            "email",
+            email.as_deref().map(email_problems).unwrap_or_default(),
+        ),
+    ] {
+        if !problems.is_empty() {
+            errors.insert(field.to_owned(), problems);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+
+    let password_hash = hash_password(registration.password).await?;
+    let new_user = user::ActiveModel {
+        username_key: Set(username_key(&username)),
+        username: Set(username),
+        email: Set(email),
+        password_hash: Set(password_hash),
+        is_admin: Set(false),
+        is_active: Set(true),
+        created_at: Set(super::now()),
+        last_login_at: Set(None),
+        ..Default::default()
+    };
+    new_user.insert(db).await.map_err(|error| {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
+            if detail.to_ascii_lowercase().contains("email") {
+                AppError::conflict(
+                    "email",
+                    "An account with this e-mail address already exists.",
+                )
+            } else {
+                AppError::conflict("username", "This username is taken.")
+            }
+        } else {
+            AppError::from(error)
+        }
+    })
+}
+
+/// The active user with these credentials, or `None`. Unknown users cost the
+/// same hashing work as wrong passwords, so timing does not reveal which.
+pub async fn verify_credentials(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    if password.chars().count() > PASSWORD_MAX_CHARS {
+        return Ok(None);
+    }
+    let user = user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(username_key(username)))
+        .filter(user::Column::IsActive.eq(true))
+        .one(db)
+        .await?;
+    let hash = user.as_ref().map_or_else(
+        || dummy_hash().to_owned(),
+        |user| user.password_hash.clone(),
+    );
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|error| DbErr::Custom(format!("password check panicked: {error}")))?;
+    Ok(user.filter(|_| matches))
+}
+
+/// Records a successful log-in.
+pub async fn record_login(db: &DatabaseConnection, user_id: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LastLoginAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An active user by id.
+pub async fn find_active_by_id(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(user_id)
+        .filter(user::Column::IsActive.eq(true))
+        .one(db)
+        .await
+}
+
+/// A user by username, case-insensitively, active or not.
+pub async fn find_by_username(
+    db: &DatabaseConnection,
+    username: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(username_key(username)))
+        .one(db)
+        .await
+}
+
+/// Hashes a password with Argon2id (OWASP's recommended parameters, the crate's
+/// defaults) on a blocking thread: it takes tens of milliseconds of CPU.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "password hashing panicked");
+        AppError::Internal
+    })?
+    .map_err(|error| {
+        tracing::error!(%error, "password hashing failed");
+        AppError::Internal
+    })
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A valid hash of a random password, checked against when the user does not exist.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(salt.as_str().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_the_rules() {
+        assert!(username_problems("alice").is_empty());
+        assert!(username_problems("a.b_c-9").is_empty());
+        assert!(username_problems(&"x".repeat(32)).is_empty());
+        assert_eq!(username_problems("ab").len(), 1);
+        assert_eq!(username_problems(&"x".repeat(33)).len(), 1);
+        assert_eq!(username_problems("al ice").len(), 1);
+        assert_eq!(username_problems("ålice").len(), 1);
+        assert_eq!(username_problems("<b>").len(), 1);
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert_eq!(password_problems("1234567").len(), 1);
+        assert!(password_problems("12345678").is_empty());
+    }
+
+    #[test]
+    fn emails_are_checked_for_plausibility() {
+        assert!(email_problems("a@example.com").is_empty());
+        assert_eq!(email_problems("a@b").len(), 1);
+        assert_eq!(email_problems("@example.com").len(), 1);
+        assert_eq!(email_problems("a b@example.com").len(), 1);
+    }
+
+    #[test]
+    fn hashes_verify_only_their_password() {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

@@ -1,0 +1,5 @@
+//! SeaORM entities: database rows. Never sent to clients as they are.
+
+pub mod message;
+pub mod session;
+pub mod user;

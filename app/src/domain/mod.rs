@@ -1,0 +1,25 @@
+//! The domain layer (server only): the rules and the SQL behind every feature.
+//! Server functions and REST handlers stay thin and call into here.
+
+pub mod accounts;
+pub mod auth;
+pub mod channel_layer;
+pub mod db;
+pub mod entities;
+pub mod messages;
+pub mod session_store;
+pub mod state;
+pub mod users;
+
+pub use state::{AppState, Settings};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The largest request body the API reads.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Now, to the second: every backend stores exactly this, so what an insert
+/// returns equals what a later read returns.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}

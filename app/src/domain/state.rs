@@ -1,0 +1,54 @@
+//! The state every request handler and server function shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use super::channel_layer::ChannelLayer;
+use super::session_store::SessionStore;
+
+/// Application settings the domain needs, parsed once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Messages per page of a conversation (the original's `MESSAGES_TO_LOAD`).
+    pub messages_to_load: u64,
+    /// The longest message body accepted, in characters.
+    pub max_message_chars: usize,
+    /// Mark the session cookie `Secure` (serve over https).
+    pub secure_cookies: bool,
+    /// How long a session lives without being used, in days.
+    pub session_days: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            messages_to_load: 15,
+            max_message_chars: 5000,
+            secure_cookies: false,
+            session_days: 14,
+        }
+    }
+}
+
+/// Cheap to clone: every field is a handle.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub channels: Arc<dyn ChannelLayer>,
+    pub sessions: SessionStore,
+    /// Cancelled on shutdown: long-lived tasks (WebSockets, clean-ups) stop on it.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// The state for server functions, provided by the server's router.
+    pub fn from_context() -> Self {
+        leptos::prelude::expect_context::<Self>()
+    }
+}

@@ -1,0 +1,75 @@
+//! The user directory: who a user can start a conversation with.
+
+use sea_orm::sea_query::LikeExpr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::entities::user;
+use crate::error::AppError;
+use crate::models::UserSummary;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+pub const MAX_PAGE_SIZE: u64 = 200;
+
+/// One page of the directory, with the total it is a page of.
+#[derive(Debug)]
+pub struct DirectoryPage {
+    pub users: Vec<UserSummary>,
+    pub count: u64,
+}
+
+/// Every other active user whose name contains `search` (case-insensitively),
+/// by username. `page` counts from 1.
+pub async fn list_others(
+    db: &DatabaseConnection,
+    viewer_id: i64,
+    search: &str,
+    page: u64,
+    page_size: u64,
+) -> Result<DirectoryPage, AppError> {
+    let mut query = user::Entity::find()
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::Id.ne(viewer_id));
+    let search = search.trim().to_ascii_lowercase();
+    if !search.is_empty() {
+        query = query.filter(
+            user::Column::UsernameKey
+                .like(LikeExpr::new(format!("%{}%", escape_like(&search))).escape('\\')),
+        );
+    }
+    let count = query.clone().count(db).await?;
+    let users = query
+        .order_by_asc(user::Column::UsernameKey)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|user| UserSummary {
+            username: user.username,
+        })
+        .collect();
+    Ok(DirectoryPage { users, count })
+}
+
+/// Escapes LIKE's wildcards so a search for `_` finds underscores.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(super::escape_like("a_b%c\\"), "a\\_b\\%c\\\\");
+    }
+}

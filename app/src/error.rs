@@ -1,0 +1,194 @@
+//! The one error type of the API and the server functions.
+//!
+//! Client errors carry what the caller needs to fix the request; internal errors
+//! are logged where they are converted and reach the client only as a generic
+//! message.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// Messages per field, as in `{"username": ["Already taken."]}`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Everything that can go wrong in a request, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("Authentication credentials were not provided or are no longer valid.")]
+    Unauthorized,
+    #[error("Invalid username or password.")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Not found.")]
+    NotFound,
+    #[error("{}", summarize(.0))]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{}", summarize(.0))]
+    Conflict(FieldErrors),
+    #[error("The request body is larger than the limit of {0} bytes.")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("The service is temporarily unavailable; try again shortly.")]
+    Unavailable,
+    #[error("Something went wrong on our side; it has been logged.")]
+    Internal,
+    /// A server function failed to reach the server or to decode its answer.
+    #[error("{0}")]
+    ServerFn(ServerFnErrorErr),
+}
+
+impl AppError {
+    /// A validation error on one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+    }
+
+    /// A conflict (such as a taken username) on one field.
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self::Conflict(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+    }
+
+    /// The per-field messages, when the error has any.
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Validation(fields) | Self::Conflict(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound => 404,
+            Self::Validation(_) | Self::BadRequest(_) | Self::ServerFn(_) => 400,
+            Self::Conflict(_) => 409,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
+        }
+    }
+}
+
+fn summarize(fields: &FieldErrors) -> String {
+    fields
+        .values()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::ServerFn(value)
+    }
+}
+
+impl From<ServerFnErrorErr> for AppError {
+    fn from(value: ServerFnErrorErr) -> Self {
+        Self::ServerFn(value)
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use sea_orm::{DbErr, RuntimeErr};
+
+    use super::AppError;
+
+    /// Database errors: connection trouble is a 503 the client may retry; anything
+    /// else is a bug or corruption, logged here with its cause.
+    impl From<DbErr> for AppError {
+        fn from(error: DbErr) -> Self {
+            let unreachable = matches!(
+                error,
+                DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_))
+            );
+            if unreachable {
+                tracing::error!(%error, "database unreachable");
+                Self::Unavailable
+            } else {
+                tracing::error!(%error, "database error");
+                Self::Internal
+            }
+        }
+    }
+
+    impl From<axum_login::Error<crate::domain::auth::Backend>> for AppError {
+        fn from(error: axum_login::Error<crate::domain::auth::Backend>) -> Self {
+            tracing::error!(%error, "session error");
+            Self::Internal
+        }
+    }
+
+    /// Extractor rejections (bad JSON, wrong content type, body too large, bad
+    /// query) become the same JSON errors as everything else.
+    fn from_rejection(status: StatusCode, text: String) -> AppError {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge(crate::domain::MAX_REQUEST_BYTES)
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(text),
+            _ => AppError::BadRequest(text),
+        }
+    }
+
+    macro_rules! from_rejections {
+        ($($rejection:ty),*) => {$(
+            impl From<$rejection> for AppError {
+                fn from(rejection: $rejection) -> Self {
+                    from_rejection(rejection.status(), rejection.body_text())
+                }
+            }
+        )*};
+    }
+    from_rejections!(
+        axum::extract::rejection::JsonRejection,
+        axum::extract::rejection::FormRejection,
+        axum::extract::rejection::QueryRejection,
+        axum::extract::rejection::PathRejection
+    );
+
+    /// The JSON body of every error under `/api/`: `{"detail": ..., "errors": {...}}`.
+    #[derive(serde::Serialize)]
+    struct ErrorBody<'a> {
+        detail: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        errors: Option<&'a super::FieldErrors>,
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status = StatusCode::from_u16(self.status_code())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = ErrorBody {
+                detail: self.to_string(),
+                errors: self.field_errors(),
+            };
+            let mut response = (status, Json(body)).into_response();
+            if status == StatusCode::UNAUTHORIZED {
+                // Session auth, not HTTP auth: name the scheme so clients know.
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Session"),
+                );
+            }
+            response
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The chat page: people on the left, the open conversation on the right.
+//! Server-rendered with the first page of people, then live in the browser.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+use crate::components::{Avatar, ChatContext, ConnectionState, UserList, provide_hydrated};
+use crate::error::AppError;
+use crate::server_fns::auth::{LogOut, Viewer, current_viewer};
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let viewer = Resource::new(|| (), |()| current_viewer());
+    view! {
+        <Suspense fallback=|| view! { <p class="list-note">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(viewer)) => view! { <ChatLayout viewer /> }.into_any(),
+                    Ok(None) | Err(AppError::Unauthorized) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChatLayout(viewer: Viewer) -> impl IntoView {
+    provide_hydrated();
+    let chat = ChatContext {
+        viewer: StoredValue::new(viewer.clone()),
+        live_messages: RwSignal::new(Vec::new()),
+        connection: RwSignal::new(ConnectionState::Connecting),
+        resyncs: RwSignal::new(0),
+    };
+    provide_context(chat);
+    open_live_connection(chat);
+
+    let location = use_location();
+    let conversation_open = move || location.pathname.get().starts_with("/chat/");
+    let log_out = ServerAction::<LogOut>::new();
+    view! {
+        <div class="chat-layout" data-open=move || conversation_open().to_string()>
+            <aside class="sidebar">
+                <header class="sidebar-header">
+                    <div class="me">
+                        <Avatar name=viewer.username.clone() />
+                        <span class="me-name">{viewer.username.clone()}</span>
+                    </div>
+                    <ActionForm action=log_out>
+                        <button class="btn btn-ghost" type="submit">"Log out"</button>
+                    </ActionForm>
+                </header>
+                <UserList />
+            </aside>
+            <Outlet />
+        </div>
+    }
+}
+
+/// Opens the notification socket for as long as the chat page is mounted.
+fn open_live_connection(chat: ChatContext) {
+    #[cfg(feature = "hydrate")]
+    {
+        let connection = crate::client::LiveConnection::open(
+            chat.connection,
+            move |message| chat.add_live_message(message),
+            move || chat.resyncs.update(|count| *count += 1),
+        );
+        let connection = StoredValue::new_local(Some(connection));
+        on_cleanup(move || {
+            if let Some(connection) = connection.try_update_value(Option::take).flatten() {
+                connection.close();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chat;
+}

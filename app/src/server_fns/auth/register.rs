@@ -1,0 +1,29 @@
+//! The sign-up form's server function.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Creates the account, logs it in and sends the browser to the chat.
+#[server(prefix = "/rpc", endpoint = "register")]
+pub async fn register(
+    username: String,
+    password: String,
+    email: Option<String>,
+) -> Result<(), AppError> {
+    use crate::domain::{accounts, auth};
+    let mut session: auth::AuthSession = leptos_axum::extract().await?;
+    let state = crate::domain::AppState::from_context();
+    let user = accounts::register(
+        &state.db,
+        accounts::Registration {
+            username,
+            password,
+            email,
+        },
+    )
+    .await?;
+    auth::start_session(&mut session, &state.db, &user.into()).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

@@ -1,0 +1,106 @@
+import { expect, test, type Page } from "@playwright/test";
+import { registerInNewContext, uniqueName, watchForPageErrors } from "./helpers";
+
+async function openConversation(page: Page, username: string): Promise<void> {
+  await page.getByPlaceholder("Search people").fill(username);
+  await page.getByRole("link", { name: username }).click();
+  await expect(page).toHaveURL(new RegExp(`/chat/${username}$`));
+  await expect(page.locator(".conversation-header h2")).toHaveText(username);
+  await expect(page.locator(".composer textarea")).toBeVisible();
+}
+
+function bubbles(page: Page) {
+  return page.locator(".messages .message .message-body");
+}
+
+test("two people chat both ways in real time, and history survives a reload", async ({ browser }) => {
+  const aliceName = uniqueName("alice");
+  const bobName = uniqueName("bob");
+  const alice = await registerInNewContext(browser, aliceName);
+  const bob = await registerInNewContext(browser, bobName);
+  const aliceErrors = watchForPageErrors(alice);
+  let dialogs = 0;
+  for (const page of [alice, bob]) page.on("dialog", (dialog) => { dialogs += 1; void dialog.dismiss(); });
+
+  await openConversation(alice, bobName);
+  await openConversation(bob, aliceName);
+  await expect(alice.getByText("No messages yet")).toBeVisible();
+
+  // Alice sends with Enter; Bob sees it without reloading; Alice sees it once.
+  await alice.locator(".composer textarea").fill("Hello Bob!");
+  await alice.locator(".composer textarea").press("Enter");
+  await expect(bubbles(bob)).toHaveText(["Hello Bob!"]);
+  await expect(bubbles(alice)).toHaveText(["Hello Bob!"]);
+  await expect(alice.locator(".message.mine .message-body")).toHaveText(["Hello Bob!"]);
+  await expect(bob.locator(".message.theirs .message-body")).toHaveText(["Hello Bob!"]);
+  await expect(alice.locator(".composer textarea")).toHaveValue("");
+
+  // Bob replies over two lines (Shift+Enter), sent with the button.
+  const composer = bob.locator(".composer textarea");
+  await composer.type("Hi Alice");
+  await composer.press("Shift+Enter");
+  await composer.type("second line");
+  await bob.getByRole("button", { name: "Send" }).click();
+  await expect(bubbles(alice)).toHaveText(["Hello Bob!", "Hi Alice\nsecond line"]);
+  await expect(bubbles(bob)).toHaveText(["Hello Bob!", "Hi Alice\nsecond line"]);
+
+  // Markup in a message is text, never HTML.
+  const attack = "<img src=x onerror=alert(1)>";
+  await alice.locator(".composer textarea").fill(attack);
+  await alice.locator(".composer textarea").press("Enter");
+  await expect(bubbles(bob).last()).toHaveText(attack);
+  await expect(bob.locator(".messages img")).toHaveCount(0);
+
+  await expect(bob.locator(".day-separator")).toHaveText(["Today"]);
+  await bob.setViewportSize({ width: 1100, height: 720 });
+  await bob.screenshot({ path: "../docs/screenshot.png" });
+
+  // History survives a reload, server-rendered then live again.
+  await alice.reload();
+  await expect(bubbles(alice)).toHaveText(["Hello Bob!", "Hi Alice\nsecond line", attack]);
+  await bob.locator(".composer textarea").fill("after the reload");
+  await bob.locator(".composer textarea").press("Enter");
+  await expect(bubbles(alice).last()).toHaveText("after the reload");
+
+  expect(dialogs).toBe(0);
+  expect(aliceErrors).toEqual([]);
+});
+
+test("older messages load when scrolling up", async ({ browser }) => {
+  const carolName = uniqueName("carol");
+  const daveName = uniqueName("dave");
+  const carol = await registerInNewContext(browser, carolName);
+  const dave = await registerInNewContext(browser, daveName);
+  // 40 messages through the REST API, with Carol's session cookie.
+  for (let index = 1; index <= 40; index += 1) {
+    const response = await carol.request.post("/api/v1/message/", {
+      data: { recipient: daveName, body: `message ${index}` },
+    });
+    expect(response.status()).toBe(201);
+  }
+  await openConversation(dave, carolName);
+  await expect(bubbles(dave)).toHaveCount(15);
+  await expect(bubbles(dave).last()).toHaveText("message 40");
+
+  const scroller = dave.locator(".message-scroller");
+  await scroller.evaluate((element) => element.scrollTo(0, 0));
+  await expect(bubbles(dave)).toHaveCount(30);
+  await scroller.evaluate((element) => element.scrollTo(0, 0));
+  await expect(bubbles(dave)).toHaveCount(40);
+  await expect(bubbles(dave).first()).toHaveText("message 1");
+  await expect(dave.getByRole("button", { name: "Load older messages" })).toHaveCount(0);
+});
+
+test("the layout works at a phone's width", async ({ browser }) => {
+  const erinName = uniqueName("erin");
+  const frankName = uniqueName("frank");
+  await (await registerInNewContext(browser, frankName)).context().close();
+  const erin = await registerInNewContext(browser, erinName);
+  await erin.setViewportSize({ width: 390, height: 800 });
+  await expect(erin.locator(".sidebar")).toBeVisible();
+  await expect(erin.locator(".conversation")).toBeHidden();
+  await openConversation(erin, frankName);
+  await expect(erin.locator(".sidebar")).toBeHidden();
+  await erin.getByRole("link", { name: "Back to people" }).click();
+  await expect(erin.locator(".sidebar")).toBeVisible();
+});

@@ -1,0 +1,39 @@
+//! ChatApp's database schema as SeaORM migrations.
+//!
+//! The same migrations run on SQLite (the embedded default) and on MySQL/MariaDB
+//! (production). Released migrations are never edited: a change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_users;
+mod m20261128_000002_create_messages;
+mod m20261128_000003_create_sessions;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_users::Migration),
+            Box::new(m20261128_000002_create_messages::Migration),
+            Box::new(m20261128_000003_create_sessions::Migration),
+        ]
+    }
+}
+
+/// On MySQL/MariaDB, pins the engine and a 4-byte UTF-8 charset so that emoji
+/// round-trip whatever the server's defaults are. SQLite ignores both concepts.
+pub(crate) fn with_mysql_table_options(
+    manager: &SchemaManager,
+    mut table: TableCreateStatement,
+) -> TableCreateStatement {
+    if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::MySql {
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_unicode_ci");
+    }
+    table
+}

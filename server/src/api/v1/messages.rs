@@ -1,0 +1,93 @@
+//! `/api/v1/message/`: send, read one, and page through history.
+
+use app::domain::AppState;
+use app::domain::messages::{self, Cursor};
+use app::error::AppError;
+use app::models::{Message, NewMessage, Page};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::pagination::link;
+use crate::api::extract::{CurrentUser, JsonOrForm, Path, Query};
+
+#[derive(Deserialize)]
+pub struct MessageQuery {
+    target: Option<String>,
+    page: Option<u64>,
+    before: Option<i64>,
+}
+
+/// `GET /api/v1/message/?target=USERNAME&page=N` (or `&before=ID`): newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(viewer): CurrentUser,
+    Query(query): Query<MessageQuery>,
+) -> Result<axum::Json<Page<Message>>, AppError> {
+    let target = query.target.filter(|target| !target.trim().is_empty());
+    let cursor = match (query.page, query.before) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "before",
+                "Use either page or before, not both.",
+            ));
+        }
+        (page, None) => Cursor::Page(super::page_number(page)?),
+        (None, Some(before)) => Cursor::Before(before),
+    };
+    let per_page = state.settings.messages_to_load;
+    let found = messages::list(&state.db, viewer.id, target.as_deref(), cursor, per_page).await?;
+    if matches!(cursor, Cursor::Page(page) if page > 1) && found.messages.is_empty() {
+        return Err(AppError::NotFound);
+    }
+
+    let page_link = |key: &str, value: String| {
+        link(
+            "/api/v1/message/",
+            &[("target", target.clone()), (key, Some(value))],
+        )
+    };
+    let (next, previous) = match cursor {
+        Cursor::Page(page) => (
+            found
+                .has_older
+                .then(|| page_link("page", (page + 1).to_string())),
+            (page > 1).then(|| page_link("page", (page - 1).to_string())),
+        ),
+        Cursor::Before(_) => (
+            found
+                .messages
+                .last()
+                .filter(|_| found.has_older)
+                .map(|oldest| page_link("before", oldest.id.to_string())),
+            None,
+        ),
+    };
+    Ok(axum::Json(Page {
+        count: found.count,
+        next,
+        previous,
+        results: found.messages,
+    }))
+}
+
+/// `GET /api/v1/message/{id}/`: 404 unless the caller sent or received it.
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(viewer): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Message>, AppError> {
+    Ok(axum::Json(
+        messages::find_visible(&state.db, viewer.id, id).await?,
+    ))
+}
+
+/// `POST /api/v1/message/` `{recipient, body}` → 201 with the stored message.
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(sender): CurrentUser,
+    JsonOrForm(new_message): JsonOrForm<NewMessage>,
+) -> Result<(StatusCode, axum::Json<Message>), AppError> {
+    let message = messages::send(&state, &sender, new_message).await?;
+    Ok((StatusCode::CREATED, axum::Json(message)))
+}

@@ -1,0 +1,64 @@
+//! The server's configuration: flags or environment variables, parsed once at
+//! start-up. `.env.sample` lists every setting with its default.
+
+use app::domain::Settings;
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "ChatApp: a self-hosted person-to-person messenger"
+)]
+pub struct Config {
+    /// Where the data lives: `sqlite://path?mode=rwc` or `mysql://user:pass@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/chat.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Database connections per server process.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Messages per page of a conversation.
+    #[arg(long, env = "MESSAGES_TO_LOAD", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=200))]
+    pub messages_to_load: u64,
+
+    /// The longest message accepted, in characters.
+    #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub max_message_chars: u32,
+
+    /// Mark the session cookie `Secure`; set when users reach ChatApp over https.
+    #[arg(long, env = "SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
+
+    /// Days a session stays valid without being used.
+    #[arg(long, env = "SESSION_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(i64).range(1..=365))]
+    pub session_days: i64,
+
+    /// Log filter, in `tracing` `EnvFilter` syntax.
+    #[arg(
+        long,
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn,sea_orm=warn,tower_sessions=warn"
+    )]
+    pub log: String,
+}
+
+impl Config {
+    /// The settings the domain layer reads.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            messages_to_load: self.messages_to_load,
+            max_message_chars: self.max_message_chars as usize,
+            secure_cookies: self.secure_cookies,
+            session_days: self.session_days,
+        }
+    }
+}

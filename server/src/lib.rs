@@ -1,0 +1,200 @@
+//! ChatApp's HTTP server, as a library so tests drive the real router.
+//!
+//! - [`app`] builds the router: pages and server functions (Leptos), the REST
+//!   API under `/api/v1`, the notification socket at `/ws`, health checks and
+//!   static assets, behind sessions, a cross-site check, compression and logs.
+//! - [`serve`] runs it until SIGTERM/Ctrl-C, then shuts down gracefully.
+
+pub mod api;
+pub mod config;
+pub mod security;
+pub mod telemetry;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::domain::auth::Backend;
+use app::domain::channel_layer::InProcessChannelLayer;
+use app::domain::{AppState, db, session_store};
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_login::AuthManagerLayerBuilder;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio_util::sync::CancellationToken;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
+
+use crate::config::Config;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "chatapp_session";
+/// How often expired sessions are swept from the database.
+const SESSION_SWEEP_PERIOD: Duration = Duration::from_hours(1);
+
+/// Connects to the database (migrating it) and assembles the shared state.
+pub async fn build_state(
+    config: &Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, sea_orm::DbErr> {
+    let db = db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
+    Ok(AppState {
+        leptos_options,
+        sessions: session_store::session_store(db.clone()),
+        db,
+        settings: Arc::new(config.settings()),
+        channels: Arc::new(InProcessChannelLayer::new()),
+        shutdown: CancellationToken::new(),
+    })
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let session_layer = SessionManagerLayer::new(state.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_secure(state.settings.secure_cookies)
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            state.settings.session_days,
+        )));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
+
+    let leptos_options = state.leptos_options.clone();
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/ws", get(ws::notifications))
+        .nest("/api/v1", api::v1::router())
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(auth_layer)
+        .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cache_static_assets,
+        ))
+        // Level 4: most of the size win at a fraction of the CPU of the maximum.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// `GET /healthz`: the process is up and its database answers.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok"})),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Hashed asset names change with their content, so browsers may keep them for
+/// a year; anything else under `/pkg` is revalidated.
+async fn cache_static_assets(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_asset = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_asset && response.status().is_success() {
+        let policy = if state.leptos_options.hash_files {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// Serves until SIGTERM or Ctrl-C: then stops accepting, closes WebSockets,
+/// lets in-flight requests finish, and closes the database.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let address = leptos_options.site_addr;
+    let state = build_state(&config, leptos_options).await?;
+
+    let sweeper = tokio::spawn(session_store::delete_expired_sessions(
+        state.db.clone(),
+        SESSION_SWEEP_PERIOD,
+        state.shutdown.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    tracing::info!("ChatApp is listening on http://{address}");
+
+    let shutdown = state.shutdown.clone();
+    let db = state.db.clone();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal(shutdown))
+        .await?;
+    sweeper.await?;
+    db.close().await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C, after telling long-lived tasks to stop.
+async fn shutdown_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests, closing sockets");
+    shutdown.cancel();
+}

@@ -1,0 +1,110 @@
+//! Bad requests get clear JSON errors, never HTML.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde_json::json;
+
+use crate::common::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    malformed_json_is_a_400,
+    wrong_content_type_is_a_415,
+    oversized_bodies_are_a_413,
+    unknown_api_paths_are_json_404s,
+    cross_site_posts_are_refused,
+);
+
+async fn malformed_json_is_a_400(app: TestApp) {
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_raw("/api/v1/message/", "application/json", "{\"recipient\": ")
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(response.body["detail"].as_str().unwrap().len() > 5);
+    let missing_field = alice
+        .post_json("/api/v1/message/", &json!({"recipient": "bob"}))
+        .await;
+    assert_eq!(missing_field.status, StatusCode::BAD_REQUEST);
+    assert!(
+        missing_field.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("body")
+    );
+}
+
+async fn wrong_content_type_is_a_415(app: TestApp) {
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_raw("/api/v1/message/", "text/plain", "recipient=bob&body=hi")
+        .await;
+    assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(response.body["detail"].is_string());
+    let login = app
+        .client()
+        .post_raw("/api/v1/auth/login", "text/plain", "{}")
+        .await;
+    assert_eq!(login.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+async fn oversized_bodies_are_a_413(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let body = json!({"recipient": "bob", "body": "x".repeat(70 * 1024)});
+    let response = alice.post_json("/api/v1/message/", &body).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.body["detail"].as_str().unwrap().contains("65536"));
+}
+
+async fn unknown_api_paths_are_json_404s(app: TestApp) {
+    let mut alice = app.user("alice").await;
+    for path in ["/api/v1/nothing", "/api/v2/message/", "/api/whatever"] {
+        let response = alice.get(path).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(response.body, json!({"detail": "Not found."}), "{path}");
+    }
+    let wrong_method = alice
+        .send(
+            Method::DELETE,
+            "/api/v1/user/",
+            HeaderMap::new(),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.body["detail"].is_string());
+}
+
+async fn cross_site_posts_are_refused(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+    headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    let body = json!({"recipient": "bob", "body": "forged"}).to_string();
+    let response = alice
+        .send(
+            Method::POST,
+            "/api/v1/message/",
+            headers.clone(),
+            Body::from(body.clone()),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(response.body["detail"], "Cross-site requests are refused.");
+
+    headers.insert(header::ORIGIN, "http://chat.test".parse().unwrap());
+    let same_site = alice
+        .send(Method::POST, "/api/v1/message/", headers, Body::from(body))
+        .await;
+    assert_eq!(same_site.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn health_check_answers() {
+    let app = TestApp::on(crate::common::Backend::Sqlite).await.unwrap();
+    let response = app.client().get("/healthz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, json!({"status": "ok"}));
+}

@@ -1,0 +1,241 @@
+//! `/api/v1/message/`: the original app's own cases and the new rules.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::common::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    sender_and_recipient_read_a_message_and_a_third_user_gets_404,
+    message_bodies_are_trimmed_and_validated,
+    recipients_must_be_other_active_users,
+    form_encoded_messages_are_accepted,
+    conversations_page_newest_first,
+    keyset_paging_with_before,
+    without_target_lists_everything_sent_or_received,
+    emoji_round_trip,
+);
+
+async fn sender_and_recipient_read_a_message_and_a_third_user_gets_404(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let mut carol = app.user("carol").await;
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": "Hello Bob"}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    let id = response.body["id"].as_i64().unwrap();
+    assert_eq!(response.body["user"], "alice");
+    assert_eq!(response.body["recipient"], "bob");
+    assert_eq!(response.body["body"], "Hello Bob");
+    let timestamp = response.body["timestamp"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
+        "{timestamp}"
+    );
+    assert!(timestamp.ends_with('Z'), "{timestamp}");
+
+    let path = format!("/api/v1/message/{id}/");
+    let as_sender = alice.get(&path).await;
+    let as_recipient = bob.get(&path).await;
+    assert_eq!(as_sender.status, StatusCode::OK);
+    assert_eq!(as_sender.body, response.body);
+    assert_eq!(as_recipient.body, response.body);
+
+    let as_third = carol.get(&path).await;
+    let missing = alice.get(&format!("/api/v1/message/{}/", id + 1000)).await;
+    assert_eq!(as_third.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(as_third.body, missing.body);
+}
+
+async fn message_bodies_are_trimmed_and_validated(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": "  \n hi there \t "}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    assert_eq!(response.body["body"], "hi there");
+
+    for body in ["", "   \n\t "] {
+        let response = alice
+            .post_json(
+                "/api/v1/message/",
+                &json!({"recipient": "bob", "body": body}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert_eq!(response.body["errors"]["body"][0], "The message is empty.");
+    }
+    let longest = "é".repeat(5000);
+    let ok = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": longest}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED);
+    let too_long = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": "x".repeat(5001)}),
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        too_long.body["errors"]["body"][0],
+        "Messages are at most 5000 characters long."
+    );
+}
+
+async fn recipients_must_be_other_active_users(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    for (recipient, error) in [
+        ("nobody", "No such user."),
+        ("", "No such user."),
+        ("ALICE", "You cannot send a message to yourself."),
+    ] {
+        let response = alice
+            .post_json(
+                "/api/v1/message/",
+                &json!({"recipient": recipient, "body": "hi"}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{recipient}");
+        assert_eq!(
+            response.body["errors"]["recipient"][0], error,
+            "{recipient}"
+        );
+    }
+    // Usernames match case-insensitively, and the reply names the real spelling.
+    let response = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "BOB", "body": "hi"}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    assert_eq!(response.body["recipient"], "bob");
+}
+
+async fn form_encoded_messages_are_accepted(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_raw(
+            "/api/v1/message/",
+            "application/x-www-form-urlencoded",
+            "recipient=bob&body=sent+as+a+form",
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    assert_eq!(response.body["body"], "sent as a form");
+}
+
+fn ids(body: &serde_json::Value) -> Vec<i64> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|message| message["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn conversations_page_newest_first(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let mut carol = app.user("carol").await;
+    let mut alice = app.user("alice").await;
+    let mut sent = Vec::new();
+    for index in 0..20 {
+        // Both directions belong to one conversation.
+        let id = if index % 2 == 0 {
+            alice.send_message("bob", &format!("a{index}")).await
+        } else {
+            bob.send_message("alice", &format!("b{index}")).await
+        };
+        sent.push(id);
+    }
+    carol
+        .send_message("alice", "not in this conversation")
+        .await;
+    sent.reverse();
+
+    let first = alice.get("/api/v1/message/?target=bob").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body["count"], 20);
+    assert_eq!(ids(&first.body), sent[..15]);
+    assert_eq!(first.body["next"], "/api/v1/message/?target=bob&page=2");
+    assert!(first.body["previous"].is_null());
+    let second = alice.get("/api/v1/message/?target=bob&page=2").await;
+    assert_eq!(ids(&second.body), sent[15..]);
+    assert!(second.body["next"].is_null());
+    // Bob sees the same conversation.
+    assert_eq!(
+        ids(&bob.get("/api/v1/message/?target=alice").await.body),
+        sent[..15]
+    );
+    let unknown = alice.get("/api/v1/message/?target=nobody").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
+
+async fn keyset_paging_with_before(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let mut sent = Vec::new();
+    for index in 0..20 {
+        sent.push(alice.send_message("bob", &format!("m{index}")).await);
+    }
+    sent.reverse();
+    let before = sent[14];
+    let older = bob
+        .get(&format!("/api/v1/message/?target=alice&before={before}"))
+        .await;
+    assert_eq!(older.status, StatusCode::OK);
+    assert_eq!(ids(&older.body), sent[15..]);
+    assert!(older.body["next"].is_null());
+
+    let mid = sent[2];
+    let page = bob
+        .get(&format!("/api/v1/message/?target=alice&before={mid}"))
+        .await;
+    assert_eq!(ids(&page.body), sent[3..18]);
+    assert_eq!(
+        page.body["next"],
+        format!("/api/v1/message/?target=alice&before={}", sent[17])
+    );
+    let both = bob
+        .get("/api/v1/message/?target=alice&before=5&page=2")
+        .await;
+    assert_eq!(both.status, StatusCode::BAD_REQUEST);
+}
+
+async fn without_target_lists_everything_sent_or_received(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let mut carol = app.user("carol").await;
+    let mut alice = app.user("alice").await;
+    let first = alice.send_message("bob", "to bob").await;
+    let second = carol.send_message("alice", "from carol").await;
+    bob.send_message("carol", "not alice's").await;
+    let response = alice.get("/api/v1/message/").await;
+    assert_eq!(response.body["count"], 2);
+    assert_eq!(ids(&response.body), [second, first]);
+    let _ = &mut carol;
+}
+
+async fn emoji_round_trip(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let text = "Salom 👋🏽 — привет — 你好 — 🇺🇿";
+    let id = alice.send_message("bob", text).await;
+    let read = bob.get(&format!("/api/v1/message/{id}/")).await;
+    assert_eq!(read.body["body"], text);
+}

@@ -1,0 +1,245 @@
+//! A test harness that drives the real router on a real database: a fresh
+//! SQLite file, or a fresh MariaDB database when `TEST_MARIADB_URL` is set.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use app::domain::channel_layer::InProcessChannelLayer;
+use app::domain::{AppState, Settings, db, session_store};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Which real database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MariaDb,
+}
+
+/// The app under test: its router and the state behind it.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub database_url: String,
+}
+
+impl TestApp {
+    /// A fresh app on `backend`, or `None` when MariaDB is not configured (and
+    /// not required).
+    pub async fn on(backend: Backend) -> Option<Self> {
+        Self::with_settings(backend, Settings::default()).await
+    }
+
+    pub async fn with_settings(backend: Backend, settings: Settings) -> Option<Self> {
+        let database_url = match backend {
+            Backend::Sqlite => sqlite_url(),
+            Backend::MariaDb => mariadb_url().await?,
+        };
+        Some(Self::open(&database_url, settings).await)
+    }
+
+    /// An app on an existing database, as after a server restart.
+    pub async fn open(database_url: &str, settings: Settings) -> Self {
+        let db = db::connect_and_migrate(database_url, 5)
+            .await
+            .expect("database reachable");
+        let state = AppState {
+            leptos_options: LeptosOptions::builder().output_name("chatapp").build(),
+            sessions: session_store::session_store(db.clone()),
+            db,
+            settings: Arc::new(settings),
+            channels: Arc::new(InProcessChannelLayer::new()),
+            shutdown: CancellationToken::new(),
+        };
+        Self {
+            router: server::app(state.clone()),
+            state,
+            database_url: database_url.to_owned(),
+        }
+    }
+
+    /// A client without a session.
+    pub fn client(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookie: None,
+        }
+    }
+
+    /// A client logged in as a newly registered `username`.
+    pub async fn user(&self, username: &str) -> Client {
+        let mut client = self.client();
+        let response = client
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"username": username, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        client
+    }
+}
+
+fn sqlite_url() -> String {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-dbs");
+    std::fs::create_dir_all(&dir).expect("test directory");
+    let path = dir.join(format!("{}.db", unique_name()));
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A new, empty MariaDB database on the server at `TEST_MARIADB_URL`.
+async fn mariadb_url() -> Option<String> {
+    let Ok(server) = std::env::var("TEST_MARIADB_URL") else {
+        assert!(
+            std::env::var_os("CHATAPP_REQUIRE_MARIADB").is_none(),
+            "CHATAPP_REQUIRE_MARIADB is set but TEST_MARIADB_URL is not"
+        );
+        eprintln!("TEST_MARIADB_URL unset: skipping the MariaDB run (make test sets it)");
+        return None;
+    };
+    let server = server.trim_end_matches('/').to_owned();
+    let name = unique_name();
+    let admin = Database::connect(&server).await.expect("MariaDB reachable");
+    admin
+        .execute_unprepared(&format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        ))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    Some(format!("{server}/{name}"))
+}
+
+fn unique_name() -> String {
+    format!("chatapp_test_{:016x}", rand::random::<u64>())
+}
+
+/// An HTTP client for the router that keeps its session cookie.
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookie: Option<String>,
+}
+
+/// A response with its body read (as JSON when it is JSON).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Client {
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: &Value) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        self.send(Method::POST, path, headers, Body::from(body.to_string()))
+            .await
+    }
+
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        self.send(Method::POST, path, headers, body.into()).await
+    }
+
+    /// Sends a message and returns its id.
+    pub async fn send_message(&mut self, recipient: &str, body: &str) -> i64 {
+        let response = self
+            .post_json(
+                "/api/v1/message/",
+                &serde_json::json!({"recipient": recipient, "body": body}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["id"].as_i64().expect("message id")
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Body,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        request = request.header(header::HOST, "chat.test");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        self.remember_cookie(response.headers());
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    fn remember_cookie(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap().trim();
+            if !pair.starts_with(&format!("{}=", server::SESSION_COOKIE)) {
+                continue;
+            }
+            let removed = value.contains("Max-Age=0") || pair.ends_with('=');
+            self.cookie = (!removed).then(|| pair.to_owned());
+        }
+    }
+}
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on MariaDB.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::on($crate::common::Backend::Sqlite).await.unwrap();
+                super::$name(app).await;
+            }
+
+            #[tokio::test]
+            async fn mariadb() {
+                if let Some(app) = $crate::common::TestApp::on($crate::common::Backend::MariaDb).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
