@@ -16,7 +16,6 @@ need_apt() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs first" >&2; exit 1; }
 
-need_apt pkg-config
 command -v node >/dev/null || need_apt nodejs
 command -v npm >/dev/null || need_apt npm
 if [ "$purpose" = test ]; then

@@ -78,7 +78,9 @@ test("older messages load when scrolling up", async ({ browser }) => {
     });
     expect(response.status()).toBe(201);
   }
-  await openConversation(dave, carolName);
+  // A fresh load: the messages above arrived live, and the page now shows
+  // only the newest page of history.
+  await dave.goto(`/chat/${carolName}`);
   await expect(bubbles(dave)).toHaveCount(15);
   await expect(bubbles(dave).last()).toHaveText("message 40");
 

@@ -21,3 +21,21 @@ pub(crate) async fn require_user()
     let session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
     session.user.ok_or(crate::error::AppError::Unauthorized)
 }
+
+/// Runs a server function's work and, on failure, answers with the error's
+/// own HTTP status (400, 401, 409…) instead of a blanket 500.
+#[cfg(feature = "ssr")]
+pub(crate) async fn respond<T>(
+    work: impl Future<Output = Result<T, crate::error::AppError>>,
+) -> Result<T, crate::error::AppError> {
+    let result = work.await;
+    if let Err(error) = &result
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(
+            axum::http::StatusCode::from_u16(error.status_code())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    result
+}

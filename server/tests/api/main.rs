@@ -6,4 +6,5 @@ mod common;
 mod auth;
 mod errors;
 mod messages;
+mod server_fns;
 mod users;

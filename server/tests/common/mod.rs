@@ -145,6 +145,13 @@ impl Client {
             .await
     }
 
+    /// A page load, as a browser navigation sends it.
+    pub async fn get_page(&mut self, path: &str) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, "text/html".parse().unwrap());
+        self.send(Method::GET, path, headers, Body::empty()).await
+    }
+
     pub async fn post_json(&mut self, path: &str, body: &Value) -> TestResponse {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());

@@ -15,10 +15,13 @@ pub struct Viewer {
 /// The logged-in user, or `None` for a visitor.
 #[server(prefix = "/rpc", endpoint = "current_viewer")]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    let session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
-    let state = crate::domain::AppState::from_context();
-    Ok(session.user.map(|user| Viewer {
-        username: user.username,
-        max_message_chars: state.settings.max_message_chars,
-    }))
+    super::super::respond(async move {
+        let session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        Ok(session.user.map(|user| Viewer {
+            username: user.username,
+            max_message_chars: state.settings.max_message_chars,
+        }))
+    })
+    .await
 }

@@ -7,10 +7,13 @@ use crate::error::AppError;
 /// Checks the credentials, starts a session and sends the browser to the chat.
 #[server(prefix = "/rpc", endpoint = "log_in")]
 pub async fn log_in(username: String, password: String) -> Result<(), AppError> {
-    use crate::domain::auth::{self, AuthSession, Credentials};
-    let mut session: AuthSession = leptos_axum::extract().await?;
-    let state = crate::domain::AppState::from_context();
-    auth::log_in(&mut session, &state.db, Credentials { username, password }).await?;
-    leptos_axum::redirect("/");
-    Ok(())
+    super::super::respond(async move {
+        use crate::domain::auth::{self, AuthSession, Credentials};
+        let mut session: AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        auth::log_in(&mut session, &state.db, Credentials { username, password }).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }

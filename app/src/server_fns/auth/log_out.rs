@@ -7,8 +7,11 @@ use crate::error::AppError;
 /// Ends the session and sends the browser to the log-in page.
 #[server(prefix = "/rpc", endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AppError> {
-    let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
-    crate::domain::auth::log_out(&mut session).await?;
-    leptos_axum::redirect("/login");
-    Ok(())
+    super::super::respond(async move {
+        let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
+        crate::domain::auth::log_out(&mut session).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }

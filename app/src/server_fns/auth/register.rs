@@ -11,19 +11,22 @@ pub async fn register(
     password: String,
     email: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::domain::{accounts, auth};
-    let mut session: auth::AuthSession = leptos_axum::extract().await?;
-    let state = crate::domain::AppState::from_context();
-    let user = accounts::register(
-        &state.db,
-        accounts::Registration {
-            username,
-            password,
-            email,
-        },
-    )
-    .await?;
-    auth::start_session(&mut session, &state.db, &user.into()).await?;
-    leptos_axum::redirect("/");
-    Ok(())
+    super::super::respond(async move {
+        use crate::domain::{accounts, auth};
+        let mut session: auth::AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        let user = accounts::register(
+            &state.db,
+            accounts::Registration {
+                username,
+                password,
+                email,
+            },
+        )
+        .await?;
+        auth::start_session(&mut session, &state.db, &user.into()).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }
