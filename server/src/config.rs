@@ -37,7 +37,7 @@ pub struct Config {
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub secure_cookies: bool,
 
-    /// Days a session stays valid without being used.
+    /// Days a session stays valid after log-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 14,
           value_parser = clap::value_parser!(i64).range(1..=365))]
     pub session_days: i64,

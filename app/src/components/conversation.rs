@@ -179,7 +179,8 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
             )
         });
         if let Some(element) = scroller.get() {
-            match previous {
+            // After the next layout, when the new rows have their heights.
+            request_animation_frame(move || match previous {
                 None => element.set_scroll_top(element.scroll_height()),
                 Some((oldest, newest)) => {
                     if ends.0 != oldest
@@ -192,7 +193,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                         element.set_scroll_top(element.scroll_height());
                     }
                 }
-            }
+            });
         }
         ends
     });

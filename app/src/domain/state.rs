@@ -19,7 +19,7 @@ pub struct Settings {
     pub max_message_chars: usize,
     /// Mark the session cookie `Secure` (serve over https).
     pub secure_cookies: bool,
-    /// How long a session lives without being used, in days.
+    /// How long a session lives after log-in, in days.
     pub session_days: i64,
 }
 
