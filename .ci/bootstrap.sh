@@ -34,6 +34,12 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
+if [ "${node_major:-0}" -lt 18 ]; then
+  echo "Node.js 18 or newer is needed for the browser tests (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
 # LTO off and many codegen units: the tools build in minutes instead of half an hour.
 quick_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \

@@ -32,6 +32,13 @@ start_mariadb() {
   echo "MariaDB did not start; see $dir/error.log" >&2; exit 1
 }
 
+# Each test makes its own database; drop those of earlier runs.
+drop_test_databases() {
+  local sql=(mariadb --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot -N -B)
+  "${sql[@]}" -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'chatapp\_test\_%'" |
+    while read -r name; do "${sql[@]}" -e "DROP DATABASE \`$name\`"; done
+}
+
 start_redis() {
   if redis_up; then say "Redis already answering on 127.0.0.1:$REDIS_PORT"; return; fi
   local dir=$root/redis
@@ -48,6 +55,7 @@ stop_pidfile() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
 case ${1:-start} in
   start)
     start_mariadb
+    drop_test_databases
     start_redis
     echo "export TEST_MARIADB_URL=mysql://root@127.0.0.1:$MARIADB_PORT"
     echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"

@@ -6,7 +6,8 @@ say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
 
 say "Starting the test MariaDB and Redis (private, on loopback, under target/services)"
-eval "$(.ci/services.sh start)"
+service_env=$(.ci/services.sh start)  # fails the run if a service cannot start
+eval "$service_env"
 export CHATAPP_REQUIRE_MARIADB=1
 
 say "Checking formatting (cargo fmt --check)"
@@ -19,6 +20,7 @@ say "Linting the browser build (clippy, hydrate, wasm32)"
 cargo clippy -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
 
 say "Running the Rust tests on SQLite and on MariaDB ($TEST_MARIADB_URL)"
+rm -rf target/tmp/test-dbs
 cargo test -p app -p server -p migration
 
 say "Building the release and running the Playwright suite against it"

@@ -80,7 +80,7 @@ async fn create_index(
     columns: &[Messages],
 ) -> Result<(), DbErr> {
     let mut index = Index::create();
-    index.name(name).table(Messages::Table);
+    index.name(name).table(Messages::Table).if_not_exists();
     for column in columns {
         index.col(*column);
     }

@@ -25,6 +25,7 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("idx_sessions_expires_at")
+                    .if_not_exists()
                     .table(Sessions::Table)
                     .col(Sessions::ExpiresAt)
                     .to_owned(),

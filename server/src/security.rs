@@ -39,8 +39,11 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
         .ok()
         .and_then(|origin| origin.split_once("://"))
         .map(|(_, authority)| authority.trim_end_matches('/'));
+    // Behind a reverse proxy the public host arrives as X-Forwarded-Host (a page
+    // on another site cannot set that header without a CORS preflight).
     let host = headers
-        .get(header::HOST)
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
         .and_then(|host| host.to_str().ok());
     match (origin_host, host) {
         (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
@@ -69,6 +72,15 @@ mod tests {
             ("host", "chat.example:3000"),
             ("origin", "http://chat.example:3000"),
             ("sec-fetch-site", "same-origin"),
+        ])));
+    }
+
+    #[test]
+    fn a_proxy_forwarded_host_counts_as_ours() {
+        assert!(!is_cross_site(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("x-forwarded-host", "chat.example"),
+            ("origin", "https://chat.example"),
         ])));
     }
 

@@ -101,7 +101,7 @@ async fn forward_notifications(
                 Err(RecvError::Closed) => break close_frame(close_code::AWAY, "channel closed"),
             },
             _ = pings.tick() => {
-                let silent_ms = elapsed_ms(started) - last_heard_ms.load(Ordering::Relaxed);
+                let silent_ms = elapsed_ms(started).saturating_sub(last_heard_ms.load(Ordering::Relaxed));
                 if silent_ms > 2 * u64::try_from(PING_INTERVAL.as_millis()).unwrap_or(u64::MAX) {
                     tracing::info!("reaping a WebSocket that stopped answering pings");
                     return;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use web_sys::{MessageEvent, WebSocket};
 
 use crate::components::ConnectionState;
 use crate::models::{Message, Notification};
@@ -21,6 +21,8 @@ struct Inner {
     // Kept alive as long as the socket that calls them.
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     attempts: u32,
+    /// Whether the current socket ever opened.
+    opened: bool,
     closed_by_us: bool,
 }
 
@@ -30,41 +32,48 @@ struct Inner {
 pub struct LiveConnection {
     inner: Rc<RefCell<Inner>>,
     on_message: Rc<dyn Fn(Message)>,
-    on_reconnect: Rc<dyn Fn()>,
+    on_connected: Rc<dyn Fn()>,
     state: RwSignal<ConnectionState>,
 }
 
 impl LiveConnection {
     /// Connects and keeps connecting. `on_message` gets each new message once
-    /// fetched; `on_reconnect` runs after a dropped connection is back, so the
-    /// UI can reload what it may have missed.
+    /// fetched; `on_connected` runs whenever the socket (re)opens, so the UI can
+    /// reload what it may have missed while it had no socket (including the
+    /// moments between the server rendering the page and the first connect).
     pub fn open(
         state: RwSignal<ConnectionState>,
         on_message: impl Fn(Message) + 'static,
-        on_reconnect: impl Fn() + 'static,
+        on_connected: impl Fn() + 'static,
     ) -> Self {
         let connection = Self {
             inner: Rc::new(RefCell::new(Inner {
                 socket: None,
                 handlers: Vec::new(),
                 attempts: 0,
+                opened: false,
                 closed_by_us: false,
             })),
             on_message: Rc::new(on_message),
-            on_reconnect: Rc::new(on_reconnect),
+            on_connected: Rc::new(on_connected),
             state,
         };
         connection.connect();
         connection
     }
 
-    /// Closes the socket for good.
+    /// Closes the socket for good, and lets go of its handlers (which hold
+    /// this connection, so they would otherwise keep each other alive).
     pub fn close(&self) {
         let mut inner = self.inner.borrow_mut();
         inner.closed_by_us = true;
         if let Some(socket) = inner.socket.take() {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
             let _ = socket.close();
         }
+        inner.handlers.clear();
     }
 
     fn connect(&self) {
@@ -82,11 +91,13 @@ impl LiveConnection {
         let on_open = {
             let this = self.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                let was_retry = std::mem::take(&mut this.inner.borrow_mut().attempts) > 0;
-                this.state.set(ConnectionState::Live);
-                if was_retry {
-                    (this.on_reconnect)();
+                {
+                    let mut inner = this.inner.borrow_mut();
+                    inner.attempts = 0;
+                    inner.opened = true;
                 }
+                this.state.set(ConnectionState::Live);
+                (this.on_connected)();
             })
         };
         let on_message = {
@@ -114,12 +125,26 @@ impl LiveConnection {
         };
         let on_close = {
             let this = self.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-                let _ = event.dyn_ref::<CloseEvent>();
-                if !this.inner.borrow().closed_by_us {
-                    this.state.set(ConnectionState::Reconnecting);
-                    this.schedule_reconnect();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+                let (closed_by_us, never_opened) = {
+                    let inner = this.inner.borrow();
+                    (inner.closed_by_us, !inner.opened)
+                };
+                if closed_by_us {
+                    return;
                 }
+                this.state.set(ConnectionState::Reconnecting);
+                if never_opened {
+                    // Refused at the handshake: perhaps the session ended
+                    // (logged out elsewhere, or expired). Then go to log in
+                    // rather than retrying forever.
+                    leptos::task::spawn_local(async {
+                        if let Ok(None) = crate::server_fns::auth::current_viewer().await {
+                            let _ = window().location().set_href("/login");
+                        }
+                    });
+                }
+                this.schedule_reconnect();
             })
         };
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -128,6 +153,7 @@ impl LiveConnection {
 
         let mut inner = self.inner.borrow_mut();
         inner.socket = Some(socket);
+        inner.opened = false;
         inner.handlers = vec![on_open, on_message, on_close];
     }
 

@@ -21,8 +21,6 @@ pub struct ChatContext {
     /// Messages that arrived over the socket or were just sent, in any conversation.
     pub live_messages: RwSignal<Vec<Message>>,
     pub connection: RwSignal<ConnectionState>,
-    /// Bumped when the connection comes back, so views reload what they may have missed.
-    pub resyncs: RwSignal<u64>,
 }
 
 impl ChatContext {

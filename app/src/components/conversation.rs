@@ -37,11 +37,7 @@ pub fn NoConversation() -> impl IntoView {
 pub fn ConversationPane() -> impl IntoView {
     let params = use_params_map();
     let other = Memo::new(move |_| params.read().get("username").unwrap_or_default());
-    let chat = ChatContext::use_context();
-    let latest = Resource::new(
-        move || (other.get(), chat.resyncs.get()),
-        |(other, _)| list_messages(other, None),
-    );
+    let latest = Resource::new(move || other.get(), |other| list_messages(other, None));
 
     view! {
         <Title text=move || format!("{} · ChatApp", other.get()) />

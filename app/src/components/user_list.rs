@@ -23,8 +23,13 @@ pub fn UserList() -> impl IntoView {
         }
         loading_more.set(true);
         let page = next_page.get_untracked();
+        let searched = search.get_untracked();
         leptos::task::spawn_local(async move {
-            if let Ok(chunk) = list_users(search.get_untracked(), page).await {
+            let result = list_users(searched.clone(), page).await;
+            // The search changed while this page loaded: it belongs to another list.
+            if search.get_untracked() == searched
+                && let Ok(chunk) = result
+            {
                 more.update(|users| users.extend(chunk.items));
                 has_more.set(Some(chunk.has_more));
                 next_page.set(page + 1);

@@ -2,6 +2,8 @@
 
 use std::sync::OnceLock;
 
+use tokio::sync::Semaphore;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, password_hash::rand_core::OsRng};
 use sea_orm::{
@@ -122,7 +124,12 @@ pub async fn register(
     };
     new_user.insert(db).await.map_err(|error| {
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
-            if detail.to_ascii_lowercase().contains("email") {
+            // MySQL: "Duplicate entry 'x' for key 'email'"; SQLite: "... failed: users.email".
+            // Look only at the key's name: the duplicate value may contain "email" too.
+            let key = detail
+                .rsplit_once("for key")
+                .map_or(detail.as_str(), |(_, key)| key);
+            if key.to_ascii_lowercase().contains("email") {
                 AppError::conflict(
                     "email",
                     "An account with this e-mail address already exists.",
@@ -156,9 +163,9 @@ pub async fn verify_credentials(
         |user| user.password_hash.clone(),
     );
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let matches = run_hashing(move || verify_password(&password, &hash))
         .await
-        .map_err(|error| DbErr::Custom(format!("password check panicked: {error}")))?;
+        .map_err(|error| DbErr::Custom(format!("password check failed: {error}")))?;
     Ok(user.filter(|_| matches))
 }
 
@@ -200,7 +207,7 @@ pub async fn find_by_username(
 /// Hashes a password with Argon2id (OWASP's recommended parameters, the crate's
 /// defaults) on a blocking thread: it takes tens of milliseconds of CPU.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -208,13 +215,29 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
     })
     .await
     .map_err(|error| {
-        tracing::error!(%error, "password hashing panicked");
+        tracing::error!(%error, "password hashing failed");
         AppError::Internal
     })?
     .map_err(|error| {
         tracing::error!(%error, "password hashing failed");
         AppError::Internal
     })
+}
+
+/// Runs Argon2 work on the blocking pool, at most one job per core at a time:
+/// each takes ~19 MiB and tens of milliseconds of CPU, so a burst of log-ins
+/// queues here instead of exhausting memory.
+async fn run_hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    });
+    let _permit = permits.acquire().await.map_err(|error| error.to_string())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| error.to_string())
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {

@@ -111,16 +111,13 @@ pub async fn start_session(
     db: &DatabaseConnection,
     user: &SessionUser,
 ) -> Result<(), crate::error::AppError> {
-    let switching_users = session.user.is_some();
     session.login(user).await?;
-    if switching_users {
-        // axum-login rotates the id only when an anonymous session logs in;
-        // switching users must not keep the old id either.
-        session.session.cycle_id().await.map_err(|error| {
-            tracing::error!(%error, "cannot rotate the session id");
-            crate::error::AppError::Internal
-        })?;
-    }
+    // axum-login rotates the id only for a session that never held a log-in;
+    // rotate always, so no id known before log-in is worth anything after.
+    session.session.cycle_id().await.map_err(|error| {
+        tracing::error!(%error, "cannot rotate the session id");
+        crate::error::AppError::Internal
+    })?;
     accounts::record_login(db, user.id).await?;
     Ok(())
 }

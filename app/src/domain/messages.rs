@@ -149,7 +149,7 @@ pub async fn list(
         .filter(scope)
         .order_by_desc(message::Column::Id);
     query = match cursor {
-        Cursor::Page(page) => query.offset((page - 1) * per_page),
+        Cursor::Page(page) => query.offset(page.saturating_sub(1).saturating_mul(per_page)),
         Cursor::Before(id) => query.filter(message::Column::Id.lt(id)),
     };
     // One extra row tells whether there is an older page.

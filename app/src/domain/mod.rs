@@ -15,6 +15,9 @@ pub use state::{AppState, Settings};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+/// The highest page number any list accepts; beyond it there is nothing to find.
+pub const MAX_PAGE: u64 = 1_000_000;
+
 /// The largest request body the API reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 

@@ -42,7 +42,7 @@ pub async fn list_others(
     let count = query.clone().count(db).await?;
     let users = query
         .order_by_asc(user::Column::UsernameKey)
-        .offset((page - 1) * page_size)
+        .offset(page.saturating_sub(1).saturating_mul(page_size))
         .limit(page_size)
         .all(db)
         .await?

@@ -32,12 +32,11 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
         viewer: StoredValue::new(viewer.clone()),
         live_messages: RwSignal::new(Vec::new()),
         connection: RwSignal::new(ConnectionState::Connecting),
-        resyncs: RwSignal::new(0),
     };
     provide_context(chat);
-    open_live_connection(chat);
-
     let location = use_location();
+    open_live_connection(chat, location.pathname);
+
     let conversation_open = move || location.pathname.get().starts_with("/chat/");
     let log_out = ServerAction::<LogOut>::new();
     view! {
@@ -60,13 +59,28 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
 }
 
 /// Opens the notification socket for as long as the chat page is mounted.
-fn open_live_connection(chat: ChatContext) {
+/// Whenever it (re)connects, the open conversation's newest page is merged in:
+/// whatever arrived while there was no socket shows up without a reload.
+fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
+        let catch_up = move || {
+            let path = pathname.get_untracked();
+            let Some(other) = path.strip_prefix("/chat/").map(str::to_owned) else {
+                return;
+            };
+            leptos::task::spawn_local(async move {
+                if let Ok(chunk) = crate::server_fns::messages::list_messages(other, None).await {
+                    for message in chunk.items {
+                        chat.add_live_message(message);
+                    }
+                }
+            });
+        };
         let connection = crate::client::LiveConnection::open(
             chat.connection,
             move |message| chat.add_live_message(message),
-            move || chat.resyncs.update(|count| *count += 1),
+            catch_up,
         );
         let connection = StoredValue::new_local(Some(connection));
         on_cleanup(move || {
@@ -76,5 +90,5 @@ fn open_live_connection(chat: ChatContext) {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = chat;
+    let _ = (chat, pathname);
 }

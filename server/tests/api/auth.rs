@@ -77,6 +77,43 @@ async fn usernames_are_unique_case_insensitively(app: TestApp) {
         response.body["errors"]["username"][0],
         "This username is taken."
     );
+
+    // A name that contains "email" is still a username conflict, and a taken
+    // e-mail address is reported as such.
+    let register = |username: &str, email: &str| json!({"username": username, "password": "correct horse", "email": email});
+    let first = app
+        .client()
+        .post_json(
+            "/api/v1/auth/register",
+            &register("emailfan", "fan@example.com"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let same_name = app
+        .client()
+        .post_json(
+            "/api/v1/auth/register",
+            &register("emailfan", "other@example.com"),
+        )
+        .await;
+    assert_eq!(same_name.status, StatusCode::CONFLICT);
+    assert!(
+        same_name.body["errors"]["username"].is_array(),
+        "{}",
+        same_name.body
+    );
+    let same_email = app
+        .client()
+        .post_json(
+            "/api/v1/auth/register",
+            &register("someone", "FAN@example.com"),
+        )
+        .await;
+    assert_eq!(same_email.status, StatusCode::CONFLICT);
+    assert_eq!(
+        same_email.body["errors"]["email"][0],
+        "An account with this e-mail address already exists."
+    );
 }
 
 async fn unknown_user_and_wrong_password_get_the_same_error(app: TestApp) {

@@ -91,4 +91,15 @@ async fn rejects_bad_paging(app: TestApp) {
         alice.get("/api/v1/user/?page_size=200").await.status,
         StatusCode::OK
     );
+    // Absurd page numbers are simply past the end, never an arithmetic overflow.
+    for page in ["1000001", "18446744073709551615"] {
+        let response = alice
+            .get(&format!("/api/v1/user/?page={page}&page_size=200"))
+            .await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{page}");
+    }
+    let messages = alice
+        .get("/api/v1/message/?page=18446744073709551615")
+        .await;
+    assert_eq!(messages.status, StatusCode::NOT_FOUND);
 }

@@ -13,7 +13,7 @@ pub async fn list_users(search: String, page: u64) -> Result<Chunk<UserSummary>,
         use crate::domain::users;
         let viewer = super::super::require_user().await?;
         let state = crate::domain::AppState::from_context();
-        let page = page.max(1);
+        let page = page.clamp(1, crate::domain::MAX_PAGE);
         let found = users::list_others(
             &state.db,
             viewer.id,
@@ -23,7 +23,7 @@ pub async fn list_users(search: String, page: u64) -> Result<Chunk<UserSummary>,
         )
         .await?;
         Ok(Chunk {
-            has_more: page * users::DEFAULT_PAGE_SIZE < found.count,
+            has_more: page.saturating_mul(users::DEFAULT_PAGE_SIZE) < found.count,
             items: found.users,
         })
     })

@@ -42,6 +42,7 @@ fn page_number(page: Option<u64>) -> Result<u64, AppError> {
     match page {
         None => Ok(1),
         Some(0) => Err(AppError::invalid("page", "Pages are numbered from 1.")),
+        Some(page) if page > app::domain::MAX_PAGE => Err(AppError::NotFound),
         Some(page) => Ok(page),
     }
 }

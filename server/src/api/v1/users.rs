@@ -50,7 +50,7 @@ pub async fn list(
     };
     Ok(axum::Json(Page {
         count: found.count,
-        next: (page * page_size < found.count).then(|| page_link(page + 1)),
+        next: (page.saturating_mul(page_size) < found.count).then(|| page_link(page + 1)),
         previous: (page > 1).then(|| page_link(page - 1)),
         results: found.users,
     }))
