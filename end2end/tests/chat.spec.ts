@@ -106,3 +106,30 @@ test("the layout works at a phone's width", async ({ browser }) => {
   await erin.getByRole("link", { name: "Back to people" }).click();
   await expect(erin.locator(".sidebar")).toBeVisible();
 });
+
+test("keyboard only: find a person, open the conversation, send", async ({ browser }) => {
+  const ginaName = uniqueName("gina");
+  const hankName = uniqueName("hank");
+  await (await registerInNewContext(browser, hankName)).context().close();
+  const gina = await registerInNewContext(browser, ginaName);
+  await gina.getByPlaceholder("Search people").focus();
+  await gina.keyboard.type(hankName);
+  await expect(gina.getByRole("link", { name: hankName })).toBeVisible();
+  await gina.keyboard.press("Tab");
+  await expect(gina.getByRole("link", { name: hankName })).toBeFocused();
+  await gina.keyboard.press("Enter");
+  await expect(gina.locator(".conversation-header h2")).toHaveText(hankName);
+  // The composer takes focus when a conversation opens.
+  await expect(gina.locator(".composer textarea")).toBeFocused();
+  await gina.keyboard.type("typed without a mouse");
+  await gina.keyboard.press("Enter");
+  await expect(bubbles(gina)).toHaveText(["typed without a mouse"]);
+});
+
+test("dark mode is dark and readable", async ({ browser }) => {
+  const ivyName = uniqueName("ivy");
+  const ivy = await registerInNewContext(browser, ivyName);
+  await ivy.emulateMedia({ colorScheme: "dark" });
+  await expect(ivy.locator("body")).toHaveCSS("background-color", "rgb(15, 17, 21)");
+  await expect(ivy.locator(".me-name")).toHaveCSS("color", "rgb(231, 233, 238)");
+});

@@ -13,6 +13,16 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
 
+    // Opening a conversation puts the cursor where the reply goes.
+    Effect::new(move |_| {
+        if let Some(input) = textarea.get() {
+            // Once attached: a suspended view is built before it is mounted.
+            request_animation_frame(move || {
+                let _ = input.focus();
+            });
+        }
+    });
+
     let send = move || {
         let Some(input) = textarea.get_untracked() else {
             return;
