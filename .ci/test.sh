@@ -13,6 +13,9 @@ export CHATAPP_REQUIRE_MARIADB=1
 say "Checking formatting (cargo fmt --check)"
 cargo fmt --all --check
 
+say "Type-checking the browser tests (tsc)"
+(cd end2end && npx tsc -p .)
+
 say "Linting the server build (clippy, ssr)"
 cargo clippy -p app -p server -p migration --all-targets -- -D warnings
 

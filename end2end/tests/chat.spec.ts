@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page, type WebSocketRoute } from "@playwright/test";
 import { registerInNewContext, uniqueName, watchForPageErrors } from "./helpers";
 
 async function openConversation(page: Page, username: string): Promise<void> {
@@ -132,4 +132,46 @@ test("dark mode is dark and readable", async ({ browser }) => {
   await ivy.emulateMedia({ colorScheme: "dark" });
   await expect(ivy.locator("body")).toHaveCSS("background-color", "rgb(15, 17, 21)");
   await expect(ivy.locator(".me-name")).toHaveCSS("color", "rgb(231, 233, 238)");
+});
+
+test("a dropped live connection reconnects by itself and catches up", async ({ browser }) => {
+  const joName = uniqueName("jo");
+  const kimName = uniqueName("kim");
+  const kim = await registerInNewContext(browser, kimName);
+  const jo = await registerInNewContext(browser, joName);
+
+  // Every socket the page opens goes through here; while `refusing`, new
+  // sockets are cut at once, as if the server were unreachable.
+  let refusing = false;
+  let opened = 0;
+  const live: WebSocketRoute[] = [];
+  await jo.routeWebSocket(/\/ws$/, (socket) => {
+    opened += 1;
+    if (refusing) {
+      void socket.close({ code: 1006 });
+      return;
+    }
+    socket.connectToServer();
+    live.push(socket);
+  });
+  await jo.goto(`/chat/${kimName}`);
+  await expect.poll(() => live.length).toBe(1);
+  await expect(jo.locator(".connection-status")).toHaveAttribute("data-state", "live");
+
+  refusing = true;
+  await live[0].close();
+  await expect(jo.locator(".connection-status")).toHaveText("Reconnecting…");
+  const sent = await kim.request.post("/api/v1/message/", {
+    data: { recipient: joName, body: "sent while you were away" },
+  });
+  expect(sent.status()).toBe(201);
+  await expect.poll(() => opened).toBeGreaterThan(2); // it keeps retrying
+  await expect(bubbles(jo)).toHaveCount(0);
+
+  refusing = false;
+  await expect(jo.locator(".connection-status")).toHaveAttribute("data-state", "live", { timeout: 20_000 });
+  await expect(bubbles(jo)).toHaveText(["sent while you were away"]);
+  // And it is live again: the next message arrives without a reload.
+  await kim.request.post("/api/v1/message/", { data: { recipient: joName, body: "and this one live" } });
+  await expect(bubbles(jo)).toHaveText(["sent while you were away", "and this one live"]);
 });

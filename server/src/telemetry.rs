@@ -12,5 +12,6 @@ pub fn init(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
 }
