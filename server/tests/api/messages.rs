@@ -15,6 +15,7 @@ on_both_backends!(
     keyset_paging_with_before,
     without_target_lists_everything_sent_or_received,
     emoji_round_trip,
+    a_page_of_messages_costs_the_same_queries_whatever_its_length,
 );
 
 async fn sender_and_recipient_read_a_message_and_a_third_user_gets_404(app: TestApp) {
@@ -238,4 +239,33 @@ async fn emoji_round_trip(app: TestApp) {
     let id = alice.send_message("bob", text).await;
     let read = bob.get(&format!("/api/v1/message/{id}/")).await;
     assert_eq!(read.body["body"], text);
+}
+
+async fn a_page_of_messages_costs_the_same_queries_whatever_its_length(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    alice.send_message("bob", "the first").await;
+    let mut reader = alice.clone();
+    let one_row = app
+        .statements_during(async {
+            assert_eq!(
+                reader.get("/api/v1/message/?target=bob").await.status,
+                StatusCode::OK
+            );
+        })
+        .await;
+    for index in 0..14 {
+        alice.send_message("bob", &format!("more {index}")).await;
+    }
+    let full_page = app
+        .statements_during(async {
+            let page = reader.get("/api/v1/message/?target=bob").await;
+            assert_eq!(page.body["results"].as_array().unwrap().len(), 15);
+        })
+        .await;
+    // No query per row: the senders' and recipients' names come in one join.
+    assert_eq!(one_row.len(), full_page.len(), "{full_page:#?}");
+    let joins = full_page.iter().filter(|sql| sql.contains("JOIN")).count();
+    assert_eq!(joins, 1, "{full_page:#?}");
+    assert!(full_page.len() <= 4, "{full_page:#?}");
 }

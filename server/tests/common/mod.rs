@@ -4,7 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use app::domain::channel_layer::InProcessChannelLayer;
 use app::domain::{AppState, Settings, db, session_store};
@@ -30,6 +30,8 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub database_url: String,
+    /// Every SQL statement the app has run, in order (to count queries).
+    pub statements: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestApp {
@@ -49,9 +51,14 @@ impl TestApp {
 
     /// An app on an existing database, as after a server restart.
     pub async fn open(database_url: &str, settings: Settings) -> Self {
-        let db = db::connect_and_migrate(database_url, 5)
+        let mut db = db::connect_and_migrate(database_url, 5)
             .await
             .expect("database reachable");
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&statements);
+        db.set_metric_callback(move |info| {
+            log.lock().unwrap().push(info.statement.sql.clone());
+        });
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("chatapp").build(),
             sessions: session_store::session_store(db.clone()),
@@ -64,7 +71,15 @@ impl TestApp {
             router: server::app(state.clone()),
             state,
             database_url: database_url.to_owned(),
+            statements,
         }
+    }
+
+    /// The statements run while `work` ran.
+    pub async fn statements_during<F: Future<Output = ()>>(&self, work: F) -> Vec<String> {
+        let start = self.statements.lock().unwrap().len();
+        work.await;
+        self.statements.lock().unwrap()[start..].to_vec()
     }
 
     /// A client without a session.
