@@ -42,6 +42,11 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=365))]
     pub session_days: i64,
 
+    /// Seconds between WebSocket pings; a socket silent for two is closed.
+    #[arg(long, env = "WS_PING_SECONDS", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_ping_seconds: u64,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -59,6 +64,7 @@ impl Config {
             max_message_chars: self.max_message_chars as usize,
             secure_cookies: self.secure_cookies,
             session_days: self.session_days,
+            ws_ping_interval: std::time::Duration::from_secs(self.ws_ping_seconds),
         }
     }
 }

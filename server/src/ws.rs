@@ -19,8 +19,6 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-/// How often the server pings; two silent intervals and the socket is reaped.
-pub const PING_INTERVAL: Duration = Duration::from_secs(25);
 /// A send that takes longer than this means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -40,12 +38,19 @@ pub async fn notifications(
     // Subscribe before the upgrade completes: nothing sent in between is lost.
     let subscription = state.channels.subscribe(user.id);
     let shutdown = state.shutdown.clone();
-    Ok(upgrade.on_upgrade(move |socket| serve_socket(socket, subscription, shutdown)))
+    let ping_interval = state.settings.ws_ping_interval;
+    Ok(upgrade
+        .on_upgrade(move |socket| serve_socket(socket, subscription, shutdown, ping_interval)))
 }
 
 /// Runs one socket: a send task forwards notifications and pings, a receive
 /// task watches for pongs and the close. When either ends, both do.
-async fn serve_socket(socket: WebSocket, subscription: Subscription, shutdown: CancellationToken) {
+async fn serve_socket(
+    socket: WebSocket,
+    subscription: Subscription,
+    shutdown: CancellationToken,
+    ping_interval: Duration,
+) {
     let started = Instant::now();
     let last_heard_ms = Arc::new(AtomicU64::new(0));
     let (sender, mut receiver) = socket.split();
@@ -65,6 +70,7 @@ async fn serve_socket(socket: WebSocket, subscription: Subscription, shutdown: C
         shutdown,
         started,
         last_heard_ms,
+        ping_interval,
     ));
 
     tokio::select! {
@@ -79,8 +85,10 @@ async fn forward_notifications(
     shutdown: CancellationToken,
     started: Instant,
     last_heard_ms: Arc<AtomicU64>,
+    ping_interval: Duration,
 ) {
-    let mut pings = tokio::time::interval(PING_INTERVAL);
+    let mut pings = tokio::time::interval(ping_interval);
+    let reap_after_ms = 2 * u64::try_from(ping_interval.as_millis()).unwrap_or(u64::MAX / 2);
     pings.tick().await;
     let close = loop {
         let frame = tokio::select! {
@@ -102,7 +110,7 @@ async fn forward_notifications(
             },
             _ = pings.tick() => {
                 let silent_ms = elapsed_ms(started).saturating_sub(last_heard_ms.load(Ordering::Relaxed));
-                if silent_ms > 2 * u64::try_from(PING_INTERVAL.as_millis()).unwrap_or(u64::MAX) {
+                if silent_ms > reap_after_ms {
                     tracing::info!("reaping a WebSocket that stopped answering pings");
                     return;
                 }

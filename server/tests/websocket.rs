@@ -155,3 +155,44 @@ async fn shutdown_closes_sockets_with_going_away() {
     }
     let _ = socket.send(Message::Close(None)).await;
 }
+
+#[tokio::test]
+async fn a_socket_that_stops_answering_pings_is_reaped() {
+    let settings = app::domain::Settings {
+        ws_ping_interval: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let address = listen(&app).await;
+    let alice = app.user("alice").await;
+    let mut silent = connect(address, &alice, None).await.unwrap();
+    let mut answering = connect(address, &alice, None).await.unwrap();
+
+    // `answering` is read (so it answers pings); `silent` is not read at all.
+    assert_eq!(
+        next_text(&mut answering, Duration::from_millis(1500)).await,
+        None
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ended = loop {
+        match tokio::time::timeout_at(deadline, silent.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => {}
+            Ok(None | Some(Err(_) | Ok(Message::Close(_)))) => break true,
+            Ok(Some(Ok(other))) => panic!("unexpected frame: {other:?}"),
+            Err(_) => break false,
+        }
+    };
+    assert!(ended, "the silent socket was not closed");
+
+    // The answering one is still live.
+    let mut alice = alice;
+    app.user("bob").await;
+    let id = alice.send_message("bob", "still here").await;
+    let frame = next_text(&mut answering, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(frame.contains(&format!("\"{id}\"")), "{frame}");
+}

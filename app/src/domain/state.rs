@@ -21,6 +21,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a session lives after log-in, in days.
     pub session_days: i64,
+    /// How often the server pings each WebSocket; two silent intervals and
+    /// the socket is closed as dead.
+    pub ws_ping_interval: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             max_message_chars: 5000,
             secure_cookies: false,
             session_days: 14,
+            ws_ping_interval: std::time::Duration::from_secs(25),
         }
     }
 }
