@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+mod auth_card;
 mod avatar;
 mod chat_context;
 mod composer;
@@ -8,6 +9,7 @@ mod password_field;
 mod time;
 mod user_list;
 
+pub use auth_card::AuthCard;
 pub use avatar::Avatar;
 pub use chat_context::{ChatContext, ConnectionState};
 pub use composer::Composer;

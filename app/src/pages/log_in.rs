@@ -1,10 +1,9 @@
 //! The log-in page. A plain form: it works before the WASM loads, and without it.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::PasswordField;
+use crate::components::{AuthCard, PasswordField};
 use crate::server_fns::auth::LogIn;
 
 #[component]
@@ -12,24 +11,19 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let error = move || action.value().get().and_then(Result::err);
     view! {
-        <Title text="Log in · ChatApp" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand"><span class="brand-mark">"●"</span>" ChatApp"</h1>
-                <p class="auth-subtitle">"Log in to pick up your conversations."</p>
-                <ActionForm action attr:class="auth-form">
-                    <div class="field">
-                        <label for="username">"Username"</label>
-                        <input id="username" name="username" autocomplete="username" required autofocus />
-                    </div>
-                    <PasswordField label="Password" autocomplete="current-password" />
-                    {move || error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
-                    <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
-                    </button>
-                </ActionForm>
-                <p class="auth-switch">"New here? " <A href="/register">"Create an account"</A></p>
+        <AuthCard title="Log in" subtitle="Log in to pick up your conversations.">
+        <ActionForm action attr:class="auth-form">
+            <div class="field">
+                <label for="username">"Username"</label>
+                <input id="username" name="username" autocomplete="username" required autofocus />
             </div>
-        </main>
+            <PasswordField label="Password" autocomplete="current-password" />
+            {move || error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
+            <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+            </button>
+        </ActionForm>
+        <p class="auth-switch">"New here? " <A href="/register">"Create an account"</A></p>
+        </AuthCard>
     }
 }

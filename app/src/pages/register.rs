@@ -1,10 +1,9 @@
 //! The sign-up page.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::PasswordField;
+use crate::components::{AuthCard, PasswordField};
 use crate::error::AppError;
 use crate::server_fns::auth::Register;
 
@@ -25,38 +24,33 @@ pub fn RegisterPage() -> impl IntoView {
     let username_errors = field_errors("username");
     let email_errors = field_errors("email");
     view! {
-        <Title text="Create an account · ChatApp" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand"><span class="brand-mark">"●"</span>" ChatApp"</h1>
-                <p class="auth-subtitle">"Create an account to start chatting."</p>
-                <ActionForm action attr:class="auth-form">
-                    <div class="field">
-                        <label for="username">"Username"</label>
-                        <input id="username" name="username" autocomplete="username" required autofocus
-                            minlength="3" maxlength="32" pattern="[A-Za-z0-9._\\-]+" />
-                        <span class="field-hint">"3–32 letters, digits, '.', '_' or '-'."</span>
-                        <FieldErrors errors=username_errors />
-                    </div>
-                    <div class="field">
-                        <label for="email">"E-mail " <span class="field-hint">"(optional, for password resets)"</span></label>
-                        <input id="email" name="email" type="email" autocomplete="email" />
-                        <FieldErrors errors=email_errors />
-                    </div>
-                    <PasswordField
-                        label="Password"
-                        autocomplete="new-password"
-                        hint="At least 8 characters."
-                        errors=field_errors("password")
-                    />
-                    {move || general_error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
-                    <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating…" } else { "Create account" }}
-                    </button>
-                </ActionForm>
-                <p class="auth-switch">"Already have an account? " <A href="/login">"Log in"</A></p>
+        <AuthCard title="Create an account" subtitle="Create an account to start chatting.">
+        <ActionForm action attr:class="auth-form">
+            <div class="field">
+                <label for="username">"Username"</label>
+                <input id="username" name="username" autocomplete="username" required autofocus
+                    minlength="3" maxlength="32" pattern="[A-Za-z0-9._\\-]+" />
+                <span class="field-hint">"3–32 letters, digits, '.', '_' or '-'."</span>
+                <FieldErrors errors=username_errors />
             </div>
-        </main>
+            <div class="field">
+                <label for="email">"E-mail " <span class="field-hint">"(optional)"</span></label>
+                <input id="email" name="email" type="email" autocomplete="email" />
+                <FieldErrors errors=email_errors />
+            </div>
+            <PasswordField
+                label="Password"
+                autocomplete="new-password"
+                hint="At least 8 characters."
+                errors=field_errors("password")
+            />
+            {move || general_error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
+            <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Creating…" } else { "Create account" }}
+            </button>
+        </ActionForm>
+        <p class="auth-switch">"Already have an account? " <A href="/login">"Log in"</A></p>
+        </AuthCard>
     }
 }
 
