@@ -35,6 +35,8 @@ pub enum AppError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("Too many attempts; try again in {0} seconds.")]
+    TooManyRequests(u64),
     #[error("The service is temporarily unavailable; try again shortly.")]
     Unavailable,
     #[error("Something went wrong on our side; it has been logged.")]
@@ -73,6 +75,7 @@ impl AppError {
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
+            Self::TooManyRequests(_) => 429,
             Self::Internal => 500,
             Self::Unavailable => 503,
         }
@@ -176,11 +179,21 @@ mod server {
         fn into_response(self) -> Response {
             let status = StatusCode::from_u16(self.status_code())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let retry_after = match &self {
+                AppError::TooManyRequests(seconds) => Some(*seconds),
+                _ => None,
+            };
             let body = ErrorBody {
                 detail: self.to_string(),
                 errors: self.field_errors(),
             };
             let mut response = (status, Json(body)).into_response();
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds),
+                );
+            }
             if status == StatusCode::UNAUTHORIZED {
                 // Session auth, not HTTP auth: name the scheme so clients know.
                 response.headers_mut().insert(

@@ -51,6 +51,7 @@ pub async fn build_state(
     Ok(AppState {
         leptos_options,
         sessions: session_store::session_store(db.clone()),
+        login_throttle: Arc::default(),
         db,
         settings: Arc::new(config.settings()),
         channels: Arc::new(InProcessChannelLayer::new()),

@@ -159,7 +159,7 @@ async fn shutdown_closes_sockets_with_going_away() {
 #[tokio::test]
 async fn a_socket_that_stops_answering_pings_is_reaped() {
     let settings = app::domain::Settings {
-        ws_ping_interval: Duration::from_millis(200),
+        ws_ping_interval: Duration::from_millis(500),
         ..Default::default()
     };
     let app = TestApp::with_settings(Backend::Sqlite, settings)
@@ -176,7 +176,7 @@ async fn a_socket_that_stops_answering_pings_is_reaped() {
         None
     );
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
     let ended = loop {
         match tokio::time::timeout_at(deadline, silent.next()).await {
             Ok(Some(Ok(Message::Ping(_)))) => {}

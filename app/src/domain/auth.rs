@@ -90,17 +90,19 @@ impl AuthnBackend for Backend {
 }
 
 /// Logs `credentials` in on this session, with a fresh session id (so an id
-/// planted before log-in is worthless), and records the log-in time.
+/// planted before log-in is worthless), and records the log-in time. Attempts
+/// per account are throttled against password guessing.
 pub async fn log_in(
     session: &mut AuthSession,
-    db: &DatabaseConnection,
+    state: &super::AppState,
     credentials: Credentials,
 ) -> Result<SessionUser, crate::error::AppError> {
+    state.login_throttle.check(&credentials.username)?;
     let user = session
         .authenticate(credentials)
         .await?
         .ok_or(crate::error::AppError::InvalidCredentials)?;
-    start_session(session, db, &user).await?;
+    start_session(session, &state.db, &user).await?;
     Ok(user)
 }
 

@@ -46,6 +46,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub channels: Arc<dyn ChannelLayer>,
     pub sessions: SessionStore,
+    pub login_throttle: Arc<super::login_throttle::LoginThrottle>,
     /// Cancelled on shutdown: long-lived tasks (WebSockets, clean-ups) stop on it.
     pub shutdown: CancellationToken,
 }

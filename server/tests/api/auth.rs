@@ -14,6 +14,7 @@ on_both_backends!(
     login_issues_a_new_session_id,
     logout_destroys_the_session,
     every_api_route_requires_a_session,
+    password_guessing_is_throttled_per_account,
 );
 
 async fn register_creates_account_and_logs_in(app: TestApp) {
@@ -253,4 +254,42 @@ async fn secure_cookies_when_configured() {
         .await;
     let cookie = response.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+async fn password_guessing_is_throttled_per_account(app: TestApp) {
+    app.user("alice").await;
+    app.user("bob").await;
+    let attempt =
+        |username: &str, password: &str| json!({"username": username, "password": password});
+    for _ in 0..10 {
+        let response = app
+            .client()
+            .post_json("/api/v1/auth/login", &attempt("alice", "guess"))
+            .await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    }
+    // The eleventh attempt waits, even with the right password.
+    let throttled = app
+        .client()
+        .post_json("/api/v1/auth/login", &attempt("Alice", "correct horse"))
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+    assert!(
+        throttled.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many attempts")
+    );
+    // Another account is unaffected.
+    let bob = app
+        .client()
+        .post_json("/api/v1/auth/login", &attempt("bob", "correct horse"))
+        .await;
+    assert_eq!(bob.status, StatusCode::OK);
 }

@@ -62,6 +62,7 @@ impl TestApp {
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("chatapp").build(),
             sessions: session_store::session_store(db.clone()),
+            login_throttle: Arc::default(),
             db,
             settings: Arc::new(settings),
             channels: Arc::new(InProcessChannelLayer::new()),

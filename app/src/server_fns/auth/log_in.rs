@@ -11,7 +11,7 @@ pub async fn log_in(username: String, password: String) -> Result<(), AppError> 
         use crate::domain::auth::{self, AuthSession, Credentials};
         let mut session: AuthSession = leptos_axum::extract().await?;
         let state = crate::domain::AppState::from_context();
-        auth::log_in(&mut session, &state.db, Credentials { username, password }).await?;
+        auth::log_in(&mut session, &state, Credentials { username, password }).await?;
         leptos_axum::redirect("/");
         Ok(())
     })

@@ -59,7 +59,7 @@ pub async fn log_in(
         username: body.username,
         password: body.password,
     };
-    let user = auth::log_in(&mut session, &state.db, credentials).await?;
+    let user = auth::log_in(&mut session, &state, credentials).await?;
     Ok(axum::Json(CurrentUserBody {
         username: user.username,
     }))
