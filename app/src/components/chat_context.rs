@@ -28,8 +28,17 @@ impl ChatContext {
         expect_context::<Self>()
     }
 
-    /// Adds a message that arrived live, once.
-    pub fn add_live_message(&self, message: Message) {
+    /// Adds a message that arrived live, once, if it belongs to the open
+    /// conversation (`open_with`). Others are not kept: opening a conversation
+    /// loads its newest page from the server anyway, so the tab's memory
+    /// grows only with what it shows.
+    pub fn add_live_message(&self, message: Message, open_with: Option<&str>) {
+        let Some(other) = open_with else { return };
+        if !message.user.eq_ignore_ascii_case(other)
+            && !message.recipient.eq_ignore_ascii_case(other)
+        {
+            return;
+        }
         self.live_messages.update(|messages| {
             if !messages.iter().any(|known| known.id == message.id) {
                 messages.push(message);

@@ -41,7 +41,8 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match crate::client::post_message(&new_message).await {
                 Ok(message) => {
-                    chat.add_live_message(message);
+                    let other = message.recipient.clone();
+                    chat.add_live_message(message, Some(&other));
                     input.set_value("");
                 }
                 Err(failure) => error.set(Some(failure.to_string())),

@@ -46,13 +46,14 @@ pub fn UserList() -> impl IntoView {
                 type="search"
                 placeholder="Search people"
                 autocomplete="off"
-                prop:value=move || search.get()
-                on:input=move |event| {
+                prop:value=move || search.get_untracked()
+                // One request when typing pauses, not one per keystroke.
+                on:input=debounce(std::time::Duration::from_millis(200), move |event: leptos::ev::Event| {
                     more.set(Vec::new());
                     next_page.set(2);
                     has_more.set(None);
                     search.set(event_target_value(&event));
-                }
+                })
             />
         </div>
         <nav class="user-list" aria-label="People">

@@ -64,22 +64,26 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
 fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
+        let open_conversation = move || {
+            pathname
+                .get_untracked()
+                .strip_prefix("/chat/")
+                .map(str::to_owned)
+        };
         let catch_up = move || {
-            let path = pathname.get_untracked();
-            let Some(other) = path.strip_prefix("/chat/").map(str::to_owned) else {
+            let Some(other) = open_conversation() else {
                 return;
             };
             leptos::task::spawn_local(async move {
-                if let Ok(chunk) = crate::server_fns::messages::list_messages(other, None).await {
-                    for message in chunk.items {
-                        chat.add_live_message(message);
-                    }
+                let newest = crate::server_fns::messages::list_messages(other.clone(), None).await;
+                for message in newest.map(|chunk| chunk.items).unwrap_or_default() {
+                    chat.add_live_message(message, Some(&other));
                 }
             });
         };
         let connection = crate::client::LiveConnection::open(
             chat.connection,
-            move |message| chat.add_live_message(message),
+            move |message| chat.add_live_message(message, open_conversation().as_deref()),
             catch_up,
         );
         let connection = StoredValue::new_local(Some(connection));
