@@ -175,3 +175,25 @@ test("a dropped live connection reconnects by itself and catches up", async ({ b
   await kim.request.post("/api/v1/message/", { data: { recipient: joName, body: "and this one live" } });
   await expect(bubbles(jo)).toHaveText(["sent while you were away", "and this one live"]);
 });
+
+test("the people list pages with Load more, within a search", async ({ browser }) => {
+  const viewer = await registerInNewContext(browser, uniqueName("nina"));
+  // 55 people sharing a prefix nobody else has: one page of 50, then 5 more.
+  const prefix = `pg${Date.now().toString(36)}`;
+  for (let index = 0; index < 55; index += 1) {
+    const other = await browser.newContext();
+    const response = await other.request.post("/api/v1/auth/register", {
+      data: { username: `${prefix}${String(index).padStart(2, "0")}`, password: "correct horse battery" },
+    });
+    expect(response.status()).toBe(201);
+    await other.close();
+  }
+  await viewer.getByPlaceholder("Search people").fill(prefix);
+  const people = viewer.locator(".user-list .user-name");
+  await expect(people).toHaveCount(50);
+  await expect(people.first()).toHaveText(`${prefix}00`);
+  await viewer.getByRole("button", { name: "Load more" }).click();
+  await expect(people).toHaveCount(55);
+  await expect(people.last()).toHaveText(`${prefix}54`);
+  await expect(viewer.getByRole("button", { name: "Load more" })).toHaveCount(0);
+});

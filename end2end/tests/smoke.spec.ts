@@ -16,6 +16,7 @@ test("the optimised wasm instantiates and hydrates: a click handler works", asyn
 
 test("static assets are hashed, compressed and cached for a year", async ({ page, request }) => {
   await page.goto("/login");
+  await waitForHydration(page); // by then the wasm has been fetched
   const wasmPath = await page.evaluate(() =>
     performance
       .getEntriesByType("resource")
