@@ -26,6 +26,14 @@ pub struct Message {
     pub body: String,
 }
 
+impl Message {
+    /// Whether `username` sent or received this message (usernames compare
+    /// case-insensitively, as accounts do).
+    pub fn involves(&self, username: &str) -> bool {
+        self.user.eq_ignore_ascii_case(username) || self.recipient.eq_ignore_ascii_case(username)
+    }
+}
+
 /// A page of results, shaped like the original (Django REST framework) API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -55,4 +63,23 @@ pub enum Notification {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub max_message_chars: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn a_message_involves_its_sender_and_recipient_in_any_case() {
+        let message = Message {
+            id: 1,
+            user: "Alice".into(),
+            recipient: "bob".into(),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            body: "hi".into(),
+        };
+        assert!(message.involves("alice"));
+        assert!(message.involves("BOB"));
+        assert!(!message.involves("carol"));
+    }
 }

@@ -33,10 +33,7 @@ impl ChatContext {
     /// loads its newest page from the server anyway, so the tab's memory
     /// grows only with what it shows.
     pub fn add_live_message(&self, message: Message, open_with: Option<&str>) {
-        let Some(other) = open_with else { return };
-        if !message.user.eq_ignore_ascii_case(other)
-            && !message.recipient.eq_ignore_ascii_case(other)
-        {
+        if !open_with.is_some_and(|other| message.involves(other)) {
             return;
         }
         self.live_messages.update(|messages| {

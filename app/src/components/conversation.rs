@@ -112,17 +112,13 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
 
     // History, older pages and live arrivals, once each, oldest first.
     let messages = Memo::new(move |_| {
-        let other_key = other.get().to_ascii_lowercase();
-        let involves_other = |message: &Message| {
-            message.user.eq_ignore_ascii_case(&other_key)
-                || message.recipient.eq_ignore_ascii_case(&other_key)
-        };
+        let other = other.get();
         let mut by_id = BTreeMap::new();
         for message in older.get().into_iter().chain(latest.iter().cloned()) {
             by_id.insert(message.id, message);
         }
         chat.live_messages.with(|live| {
-            for message in live.iter().filter(|message| involves_other(message)) {
+            for message in live.iter().filter(|message| message.involves(&other)) {
                 by_id.insert(message.id, message.clone());
             }
         });
