@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_users;
 mod m20261128_000002_create_messages;
 mod m20261128_000003_create_sessions;
+mod m20261128_000004_create_events;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_users::Migration),
             Box::new(m20261128_000002_create_messages::Migration),
             Box::new(m20261128_000003_create_sessions::Migration),
+            Box::new(m20261128_000004_create_events::Migration),
         ]
     }
 }

@@ -47,4 +47,5 @@ pub(crate) enum Users {
     IsActive,
     CreatedAt,
     LastLoginAt,
+    LastEventSeq,
 }

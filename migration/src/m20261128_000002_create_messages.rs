@@ -88,7 +88,7 @@ async fn create_index(
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum Messages {
+pub(crate) enum Messages {
     Table,
     Id,
     SenderId,
@@ -97,4 +97,5 @@ enum Messages {
     PairHighId,
     CreatedAt,
     Body,
+    ClientId,
 }

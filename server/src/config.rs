@@ -19,6 +19,11 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// Redis, to join several server processes (`redis://host:6379`). Unset:
+    /// one process, notifications in memory.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Database connections per server process.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
@@ -47,6 +52,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_ping_seconds: u64,
 
+    /// The most missed events a reconnecting client is replayed one by one;
+    /// past this it reloads what it shows instead.
+    #[arg(long, env = "REPLAY_LIMIT", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub replay_limit: u64,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -65,6 +76,7 @@ impl Config {
             secure_cookies: self.secure_cookies,
             session_days: self.session_days,
             ws_ping_interval: std::time::Duration::from_secs(self.ws_ping_seconds),
+            replay_limit: self.replay_limit,
         }
     }
 }

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::auth::Backend;
-use app::domain::channel_layer::InProcessChannelLayer;
+use app::domain::channel_layer::redis::RedisChannelLayer;
+use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatus};
 use app::domain::{AppState, db, session_store};
 use app::{App, shell};
 use axum::Router;
@@ -39,24 +40,55 @@ use crate::config::Config;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chatapp_session";
+/// How long `/readyz` waits for the database before calling it unreachable.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often expired sessions are swept from the database.
 const SESSION_SWEEP_PERIOD: Duration = Duration::from_hours(1);
 
-/// Connects to the database (migrating it) and assembles the shared state.
+/// Connects to the database (migrating it), picks the channel layer (Redis
+/// when `REDIS_URL` is set) and assembles the shared state.
 pub async fn build_state(
     config: &Config,
     leptos_options: LeptosOptions,
-) -> Result<AppState, sea_orm::DbErr> {
+) -> Result<AppState, Box<dyn std::error::Error>> {
     let db = db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-    Ok(AppState {
+    let shutdown = CancellationToken::new();
+    let channels: Arc<dyn ChannelLayer> = match &config.redis_url {
+        Some(url) => Arc::new(RedisChannelLayer::start(url, &shutdown)?),
+        None => Arc::new(InProcessChannelLayer::new()),
+    };
+    Ok(assemble_state(
+        db,
+        config.settings(),
+        channels,
         leptos_options,
-        sessions: session_store::session_store(db.clone()),
+        shutdown,
+    ))
+}
+
+/// The shared state over an open database and a channel layer; starts the
+/// task that evicts ended sessions from this node's cache.
+pub fn assemble_state(
+    db: sea_orm::DatabaseConnection,
+    settings: app::domain::Settings,
+    channels: Arc<dyn ChannelLayer>,
+    leptos_options: LeptosOptions,
+    shutdown: CancellationToken,
+) -> AppState {
+    let (sessions, session_cache) = session_store::session_store(db.clone());
+    tokio::spawn(session_store::evict_ended_sessions(
+        session_cache,
+        channels.session_endings(),
+    ));
+    AppState {
+        leptos_options,
+        sessions,
         login_throttle: Arc::default(),
         db,
-        settings: Arc::new(config.settings()),
-        channels: Arc::new(InProcessChannelLayer::new()),
-        shutdown: CancellationToken::new(),
-    })
+        settings: Arc::new(settings),
+        channels,
+        shutdown,
+    }
 }
 
 /// The whole HTTP application.
@@ -76,6 +108,7 @@ pub fn app(state: AppState) -> Router {
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(health))
+        .route("/readyz", get(readiness))
         .route("/ws", get(ws::notifications))
         .nest("/api/v1", api::v1::router())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
@@ -120,6 +153,31 @@ async fn health(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `GET /readyz`: whether a load balancer should send users here. 503 while
+/// the database is unreachable (nothing works without it); 200 but
+/// `"degraded"` while only Redis is, since local users are still served.
+async fn readiness(State(state): State<AppState>) -> Response {
+    let database_ok = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
+        .await
+        .is_ok_and(|pinged| pinged.is_ok());
+    let redis = match state.channels.status() {
+        LayerStatus::InProcess => "not_configured",
+        LayerStatus::Connected => "ok",
+        LayerStatus::Disconnected => "unreachable",
+    };
+    let (status, overall) = match (database_ok, redis) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        (true, "unreachable") => (StatusCode::OK, "degraded"),
+        (true, _) => (StatusCode::OK, "ok"),
+    };
+    let body = serde_json::json!({
+        "status": overall,
+        "database": if database_ok { "ok" } else { "unreachable" },
+        "redis": redis,
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// Hashed asset names change with their content, so browsers may keep them for

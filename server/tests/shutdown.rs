@@ -82,9 +82,17 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
         .unwrap();
     assert!(terminated.success());
 
-    let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("the socket is closed promptly");
+    // The stream starts with `ready`; then the close.
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(_) | Message::Ping(_))) => {}
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the socket is closed promptly");
     match frame {
         Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 1001),
         other => panic!("expected a going-away close frame, got {other:?}"),

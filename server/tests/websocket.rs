@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::{Backend, Client, TestApp};
 use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -23,12 +24,28 @@ async fn listen(app: &TestApp) -> SocketAddr {
     address
 }
 
+/// Opens `/ws` and reads its `ready` frame.
 async fn connect(
     address: SocketAddr,
     client: &Client,
     origin: Option<&str>,
 ) -> Result<Socket, tungstenite::Error> {
-    let mut request = format!("ws://{address}/ws").into_client_request().unwrap();
+    let (socket, _frames) = connect_since(address, client, origin, None).await?;
+    Ok(socket)
+}
+
+/// Opens `/ws[?since=N]` and reads up to its `ready` frame; returns the socket
+/// and every frame before `ready`, then `ready` itself.
+async fn connect_since(
+    address: SocketAddr,
+    client: &Client,
+    origin: Option<&str>,
+    since: Option<i64>,
+) -> Result<(Socket, Vec<Value>), tungstenite::Error> {
+    let query = since.map_or(String::new(), |since| format!("?since={since}"));
+    let mut request = format!("ws://{address}/ws{query}")
+        .into_client_request()
+        .unwrap();
     if let Some(cookie) = &client.cookie {
         request
             .headers_mut()
@@ -39,9 +56,19 @@ async fn connect(
             .headers_mut()
             .insert("origin", origin.parse().unwrap());
     }
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let mut frames = Vec::new();
+    loop {
+        let text = next_text(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("the stream starts with a replay and `ready`");
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        let is_ready = frame["type"] == "ready";
+        frames.push(frame);
+        if is_ready {
+            return Ok((socket, frames));
+        }
+    }
 }
 
 /// The next text frame, skipping pings; `None` if nothing comes within `wait`.
@@ -73,7 +100,8 @@ async fn every_connection_of_sender_and_recipient_is_notified_exactly_once() {
     let mut carol_tab = connect(address, &carol, None).await.unwrap();
 
     let id = alice.send_message("bob", "hello").await;
-    let expected = serde_json::json!({"type": "message", "message": id.to_string()});
+    // The first event of each user: seq 1 on every connection.
+    let expected = json!({"type": "message", "message": id.to_string(), "seq": 1});
     for socket in [&mut alice_tab_1, &mut alice_tab_2, &mut bob_tab] {
         let frame = next_text(socket, Duration::from_secs(5))
             .await
@@ -195,4 +223,172 @@ async fn a_socket_that_stops_answering_pings_is_reaped() {
         .await
         .unwrap();
     assert!(frame.contains(&format!("\"{id}\"")), "{frame}");
+}
+
+/// Sends `count` messages from `client` to `to`; returns their ids in order.
+async fn send_many(client: &mut Client, to: &str, count: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for index in 0..count {
+        ids.push(client.send_message(to, &format!("message {index}")).await);
+    }
+    ids
+}
+
+fn message_frame(id: i64, seq: i64) -> Value {
+    json!({"type": "message", "message": id.to_string(), "seq": seq})
+}
+
+#[tokio::test]
+async fn since_replays_what_was_missed_in_order_then_goes_live() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let mut alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let ids = send_many(&mut alice, "bob", 5).await;
+
+    // Bob applied up to seq 2: he gets 3, 4, 5, then `ready` at 5.
+    let (mut socket, frames) = connect_since(address, &bob, None, Some(2)).await.unwrap();
+    let mut expected: Vec<Value> = (3..=5)
+        .map(|seq: i64| message_frame(ids[usize::try_from(seq - 1).unwrap()], seq))
+        .collect();
+    expected.push(json!({"type": "ready", "seq": 5}));
+    assert_eq!(frames, expected);
+
+    // Then live, continuing the sequence, with nothing replayed twice.
+    let live = alice.send_message("bob", "live").await;
+    let frame = next_text(&mut socket, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&frame).unwrap(),
+        message_frame(live, 6)
+    );
+    assert_eq!(
+        next_text(&mut socket, Duration::from_millis(300)).await,
+        None
+    );
+
+    // `since=0` replays everything; no `since` replays nothing.
+    let (_, frames) = connect_since(address, &bob, None, Some(0)).await.unwrap();
+    assert_eq!(frames.len(), 7);
+    assert_eq!(frames[0], message_frame(ids[0], 1));
+    let (_, frames) = connect_since(address, &bob, None, None).await.unwrap();
+    assert_eq!(frames, vec![json!({"type": "ready", "seq": 6})]);
+}
+
+#[tokio::test]
+async fn too_far_behind_or_ahead_is_told_to_resync() {
+    let settings = app::domain::Settings {
+        replay_limit: 3,
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let address = listen(&app).await;
+    let mut alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    send_many(&mut alice, "bob", 5).await;
+
+    // Exactly the limit is replayed…
+    let (_, frames) = connect_since(address, &bob, None, Some(2)).await.unwrap();
+    assert_eq!(frames.len(), 4);
+    // …one more is a resync to the latest seq.
+    let (_, frames) = connect_since(address, &bob, None, Some(1)).await.unwrap();
+    assert_eq!(
+        frames,
+        vec![
+            json!({"type": "resync", "seq": 5}),
+            json!({"type": "ready", "seq": 5})
+        ]
+    );
+    // A client claiming more than the server has (say, after a restore) too.
+    let (_, frames) = connect_since(address, &bob, None, Some(99)).await.unwrap();
+    assert_eq!(
+        frames,
+        vec![
+            json!({"type": "resync", "seq": 5}),
+            json!({"type": "ready", "seq": 5})
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_bad_since_is_refused_before_the_upgrade() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let alice = app.user("alice").await;
+    for query in ["since=-1", "since=soon"] {
+        let response = alice.clone().get(&format!("/ws?{query}")).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(response.body["detail"].is_string(), "{}", response.body);
+    }
+}
+
+#[tokio::test]
+async fn logging_out_closes_that_sessions_sockets_only() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let mut alice = app.user("alice").await;
+    let mut other_session = app.client();
+    let response = other_session
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "alice", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let mut logged_out = connect(address, &alice, None).await.unwrap();
+    let mut still_in = connect(address, &other_session, None).await.unwrap();
+
+    let response = alice.post_json("/api/v1/auth/logout", &json!({})).await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    let frame = tokio::time::timeout(Duration::from_secs(5), logged_out.next())
+        .await
+        .expect("closed in time");
+    match frame {
+        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 4401),
+        other => panic!("expected a 4401 close, got {other:?}"),
+    }
+    assert_eq!(
+        next_text(&mut still_in, Duration::from_millis(300)).await,
+        None
+    );
+}
+
+/// Two senders at once: the recipient's stream still counts 1, 2, 3… with no
+/// gap or repeat, on both databases (row locks on MariaDB, the write lock on
+/// SQLite).
+#[tokio::test]
+async fn concurrent_senders_get_a_gapless_sequence() {
+    for backend in [Backend::Sqlite, Backend::MariaDb] {
+        let Some(app) = TestApp::on(backend).await else {
+            continue;
+        };
+        let address = listen(&app).await;
+        let alice = app.user("alice").await;
+        let carol = app.user("carol").await;
+        let bob = app.user("bob").await;
+        let mut socket = connect(address, &bob, None).await.unwrap();
+
+        let per_sender = 25;
+        let senders = [alice, carol].map(|mut client| {
+            tokio::spawn(async move { send_many(&mut client, "bob", per_sender).await })
+        });
+        let mut sent = Vec::new();
+        for sender in senders {
+            sent.extend(sender.await.unwrap());
+        }
+        let mut received = Vec::new();
+        for expected_seq in 1..=i64::try_from(2 * per_sender).unwrap() {
+            let frame = next_text(&mut socket, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|| panic!("{backend:?}: no frame for seq {expected_seq}"));
+            let frame: Value = serde_json::from_str(&frame).unwrap();
+            assert_eq!(frame["seq"], expected_seq, "{backend:?}: {frame}");
+            received.push(frame["message"].as_str().unwrap().parse::<i64>().unwrap());
+        }
+        sent.sort_unstable();
+        received.sort_unstable();
+        assert_eq!(received, sent, "{backend:?}");
+    }
 }

@@ -109,7 +109,7 @@ impl LiveConnection {
                 else {
                     return;
                 };
-                let Ok(Notification::Message { message }) = serde_json::from_str(&text) else {
+                let Ok(Notification::Message { message, .. }) = serde_json::from_str(&text) else {
                     return;
                 };
                 let Ok(id) = message.parse::<i64>() else {

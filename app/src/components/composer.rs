@@ -36,6 +36,7 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
         let new_message = crate::models::NewMessage {
             recipient: recipient.get_untracked(),
             body,
+            client_id: None,
         };
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {

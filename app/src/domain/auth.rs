@@ -124,8 +124,16 @@ pub async fn start_session(
     Ok(())
 }
 
-/// Ends the session: deleted from the store, so the old cookie is worthless.
-pub async fn log_out(session: &mut AuthSession) -> Result<(), crate::error::AppError> {
+/// Ends the session: deleted from the store, so the old cookie is worthless,
+/// and evicted from every node's cache, so it is worthless everywhere.
+pub async fn log_out(
+    session: &mut AuthSession,
+    state: &super::AppState,
+) -> Result<(), crate::error::AppError> {
+    let session_id = session.session.id();
     session.logout().await?;
+    if let Some(session_id) = session_id {
+        state.channels.end_session(&session_id.to_string());
+    }
     Ok(())
 }

@@ -4,14 +4,14 @@ use sea_orm::sea_query::Alias;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
     FromQueryResult, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    Select,
+    Select, SqlErr, TransactionTrait,
 };
 
 use super::auth::SessionUser;
 use super::entities::{message, user};
-use super::{AppState, accounts};
+use super::{AppState, accounts, events};
 use crate::error::{AppError, FieldErrors};
-use crate::models::{Message, NewMessage, Notification};
+use crate::models::{Message, NewMessage};
 
 /// Which page of a message list to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,14 +32,28 @@ pub struct MessagePage {
     pub has_older: bool,
 }
 
-/// Validates and stores a message, then notifies both participants. The
-/// notification goes out only after the insert has committed, so a client that
-/// fetches the id at once always finds it.
+const CLIENT_ID_FORMAT: &str =
+    "client_id must be a UUID, such as 0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e.";
+
+/// What [`send`] did.
+#[derive(Debug)]
+pub struct Sent {
+    pub message: Message,
+    /// False when a retry (same `client_id`) found the message already stored.
+    pub created: bool,
+}
+
+/// Validates and stores a message and its events, then notifies both
+/// participants. The notification goes out only after the transaction has
+/// committed, so a client that fetches the id at once always finds it.
+///
+/// With a `client_id`, sending is idempotent: a retry returns the stored
+/// message and creates nothing, even when two retries race.
 pub async fn send(
     state: &AppState,
     sender: &SessionUser,
     new_message: NewMessage,
-) -> Result<Message, AppError> {
+) -> Result<Sent, AppError> {
     let body = new_message.body.trim();
     let recipient_name = new_message.recipient.trim();
     let max_chars = state.settings.max_message_chars;
@@ -53,6 +67,18 @@ pub async fn send(
             vec![format!("Messages are at most {max_chars} characters long.")],
         );
     }
+    let client_id = new_message
+        .client_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .and_then(|text| {
+            let parsed = uuid::Uuid::parse_str(text).ok();
+            if parsed.is_none() {
+                errors.insert("client_id".into(), vec![CLIENT_ID_FORMAT.into()]);
+            }
+            parsed.map(|id| id.hyphenated().to_string())
+        });
     let recipient = if recipient_name.is_empty() {
         None
     } else {
@@ -76,33 +102,91 @@ pub async fn send(
         return Err(AppError::Validation(errors));
     };
 
-    let stored = message::ActiveModel {
+    if let Some(client_id) = &client_id
+        && let Some(first) = find_sent_with_client_id(&state.db, sender.id, client_id).await?
+    {
+        return replayed(first, recipient.id, body);
+    }
+
+    let txn = state.db.begin().await?;
+    let inserted = message::ActiveModel {
         sender_id: Set(sender.id),
         recipient_id: Set(recipient.id),
         pair_low_id: Set(sender.id.min(recipient.id)),
         pair_high_id: Set(sender.id.max(recipient.id)),
         created_at: Set(super::now()),
         body: Set(body.to_owned()),
+        client_id: Set(client_id.clone()),
         ..Default::default()
     }
-    .insert(&state.db)
-    .await?;
+    .insert(&txn)
+    .await;
+    let stored = match (inserted, &client_id) {
+        (Ok(stored), _) => stored,
+        // Another attempt with the same client id won the race: answer with it.
+        (Err(error), Some(client_id))
+            if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            txn.rollback().await?;
+            let first = find_sent_with_client_id(&state.db, sender.id, client_id)
+                .await?
+                .ok_or(AppError::Internal)?;
+            return replayed(first, recipient.id, body);
+        }
+        (Err(error), _) => return Err(error.into()),
+    };
+    let deliveries = events::append_message(&txn, stored.id, vec![sender.id, recipient.id]).await?;
+    txn.commit().await?;
 
-    for user_id in [sender.id, recipient.id] {
-        state.channels.publish(
-            user_id,
-            Notification::Message {
-                message: stored.id.to_string(),
-            },
-        );
-    }
-    Ok(Message {
-        id: stored.id,
-        user: sender.username.clone(),
-        recipient: recipient.username,
-        timestamp: stored.created_at,
-        body: stored.body,
+    state.channels.publish(deliveries);
+    Ok(Sent {
+        message: Message {
+            id: stored.id,
+            user: sender.username.clone(),
+            recipient: recipient.username,
+            timestamp: stored.created_at,
+            body: stored.body,
+            client_id: stored.client_id,
+        },
+        created: true,
     })
+}
+
+async fn find_sent_with_client_id(
+    db: &DatabaseConnection,
+    sender_id: i64,
+    client_id: &str,
+) -> Result<Option<(message::Model, Message)>, AppError> {
+    let Some(row) = message::Entity::find()
+        .filter(message::Column::SenderId.eq(sender_id))
+        .filter(message::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let message = find_visible(db, sender_id, row.id).await?;
+    Ok(Some((row, message)))
+}
+
+/// A retry must be the same message; reusing a client id for another is a bug
+/// in the client, and silently answering with the old message would hide it.
+fn replayed(
+    (first, message): (message::Model, Message),
+    recipient_id: i64,
+    body: &str,
+) -> Result<Sent, AppError> {
+    if first.recipient_id == recipient_id && first.body == body {
+        Ok(Sent {
+            message,
+            created: false,
+        })
+    } else {
+        Err(AppError::conflict(
+            "client_id",
+            "This client_id was already used for a different message.",
+        ))
+    }
 }
 
 /// A message the viewer sent or received. Anyone else gets `NotFound`, exactly
@@ -180,6 +264,7 @@ fn with_usernames(query: Select<message::Entity>) -> Select<message::Entity> {
             message::Column::Id,
             message::Column::CreatedAt,
             message::Column::Body,
+            message::Column::ClientId,
         ])
         .join_as(
             JoinType::InnerJoin,
@@ -206,6 +291,7 @@ struct MessageRow {
     id: i64,
     created_at: chrono::DateTime<chrono::Utc>,
     body: String,
+    client_id: Option<String>,
     sender_username: String,
     recipient_username: String,
 }
@@ -218,6 +304,7 @@ impl From<MessageRow> for Message {
             recipient: row.recipient_username,
             timestamp: row.created_at,
             body: row.body,
+            client_id: row.client_id,
         }
     }
 }

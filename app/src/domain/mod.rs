@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channel_layer;
 pub mod db;
 pub mod entities;
+pub mod events;
 pub mod login_throttle;
 pub mod messages;
 pub mod session_store;

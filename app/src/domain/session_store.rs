@@ -3,6 +3,11 @@
 //! tower-sessions has no SeaORM store, and the sqlx stores keep their own
 //! schema and pool; this adapter keeps sessions in our migrated `sessions`
 //! table on the one pool, on SQLite and MySQL alike.
+//!
+//! Each node caches sessions it has seen. A log-out on any node evicts the
+//! session from every node's cache through the channel layer
+//! ([`evict_ended_sessions`]); if that link was down, the whole cache is dropped
+//! once it is back, and entries never outlive [`CACHE_TTL`] anyway.
 
 use std::collections::HashMap;
 
@@ -16,19 +21,95 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
 use tower_sessions::{CachingSessionStore, SessionStore as _};
-use tower_sessions_moka_store::MokaStore;
 
+use super::channel_layer::SessionEnding;
 use super::entities::session;
 
 /// How many sessions each node keeps in memory.
 const CACHED_SESSIONS: u64 = 10_000;
+/// The longest a cached session is trusted without reading the database: the
+/// bound on staleness should every invalidation be lost.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_mins(5);
 
 /// The session store the app uses: memory first, then the database.
-pub type SessionStore = CachingSessionStore<MokaStore, DbSessionStore>;
+pub type SessionStore = CachingSessionStore<SessionCache, DbSessionStore>;
 
-/// Builds the cached, database-backed session store.
-pub fn session_store(db: DatabaseConnection) -> SessionStore {
-    CachingSessionStore::new(MokaStore::new(Some(CACHED_SESSIONS)), DbSessionStore { db })
+/// Builds the cached, database-backed session store, and returns a handle on
+/// its cache for eviction.
+pub fn session_store(db: DatabaseConnection) -> (SessionStore, SessionCache) {
+    let cache = SessionCache {
+        cache: moka::future::Cache::builder()
+            .max_capacity(CACHED_SESSIONS)
+            .time_to_live(CACHE_TTL)
+            .build(),
+    };
+    (
+        CachingSessionStore::new(cache.clone(), DbSessionStore { db }),
+        cache,
+    )
+}
+
+/// This node's memory of recently used sessions (clones share one cache).
+#[derive(Debug, Clone)]
+pub struct SessionCache {
+    cache: moka::future::Cache<Id, Record>,
+}
+
+impl SessionCache {
+    /// Forgets one session, or all of them.
+    pub async fn evict(&self, ending: &SessionEnding) {
+        match ending {
+            SessionEnding::One(id) => {
+                if let Ok(id) = id.parse::<Id>() {
+                    self.cache.invalidate(&id).await;
+                }
+            }
+            SessionEnding::Unknown => self.cache.invalidate_all(),
+        }
+    }
+}
+
+#[async_trait]
+impl tower_sessions::SessionStore for SessionCache {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // The database store behind decides the final id; this only caches.
+        self.cache.insert(record.id, record.clone()).await;
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.cache.insert(record.id, record.clone()).await;
+        Ok(())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        Ok(self
+            .cache
+            .get(session_id)
+            .await
+            .filter(|record| record.expiry_date > OffsetDateTime::now_utc()))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.cache.invalidate(session_id).await;
+        Ok(())
+    }
+}
+
+/// Evicts sessions from this node's cache as they end anywhere, until the
+/// layer closes.
+pub async fn evict_ended_sessions(
+    cache: SessionCache,
+    mut endings: tokio::sync::broadcast::Receiver<SessionEnding>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match endings.recv().await {
+            Ok(ending) => cache.evict(&ending).await,
+            Err(RecvError::Lagged(_)) => cache.evict(&SessionEnding::Unknown).await,
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Session records in the `sessions` table.

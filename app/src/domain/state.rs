@@ -24,6 +24,9 @@ pub struct Settings {
     /// How often the server pings each WebSocket; two silent intervals and
     /// the socket is closed as dead.
     pub ws_ping_interval: std::time::Duration,
+    /// The most events a reconnecting client is replayed one by one; past
+    /// this it is told to resync (reload what it shows) instead.
+    pub replay_limit: u64,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             secure_cookies: false,
             session_days: 14,
             ws_ping_interval: std::time::Duration::from_secs(25),
+            replay_limit: super::events::DEFAULT_REPLAY_LIMIT,
         }
     }
 }

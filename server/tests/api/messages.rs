@@ -16,6 +16,9 @@ on_both_backends!(
     without_target_lists_everything_sent_or_received,
     emoji_round_trip,
     a_page_of_messages_costs_the_same_queries_whatever_its_length,
+    a_retried_send_returns_the_first_message_and_creates_nothing,
+    racing_retries_create_exactly_one_message,
+    a_client_id_is_a_uuid_used_for_one_message_only,
 );
 
 async fn sender_and_recipient_read_a_message_and_a_third_user_gets_404(app: TestApp) {
@@ -268,4 +271,127 @@ async fn a_page_of_messages_costs_the_same_queries_whatever_its_length(app: Test
     let joins = full_page.iter().filter(|sql| sql.contains("JOIN")).count();
     assert_eq!(joins, 1, "{full_page:#?}");
     assert!(full_page.len() <= 4, "{full_page:#?}");
+}
+
+/// How many rows `table` holds.
+async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.state.db.get_database_backend();
+    let row = app
+        .state
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn a_retried_send_returns_the_first_message_and_creates_nothing(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    let client_id = "6F9619FF-8B86-D011-B42D-00C04FC964FF";
+    let message = json!({"recipient": "bob", "body": "once", "client_id": client_id});
+    let first = alice.post_json("/api/v1/message/", &message).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    // Stored in canonical form, and echoed so the client can match it.
+    assert_eq!(first.body["client_id"], client_id.to_lowercase());
+
+    let retry = alice.post_json("/api/v1/message/", &message).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(count_rows(&app, "messages").await, 1);
+    // One event per participant, not two.
+    assert_eq!(count_rows(&app, "events").await, 2);
+
+    // Another user may use the same client id for their own message.
+    let mut bob = app.client();
+    bob.post_json(
+        "/api/v1/auth/login",
+        &json!({"username": "bob", "password": "correct horse"}),
+    )
+    .await;
+    let theirs = bob
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "alice", "body": "mine", "client_id": client_id}),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
+}
+
+async fn racing_retries_create_exactly_one_message(app: TestApp) {
+    app.user("bob").await;
+    let alice = app.user("alice").await;
+    let message = json!({
+        "recipient": "bob",
+        "body": "sent from a flaky network",
+        "client_id": "0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e",
+    });
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let mut alice = alice.clone();
+            let message = message.clone();
+            tokio::spawn(async move { alice.post_json("/api/v1/message/", &message).await })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = Vec::new();
+    for attempt in attempts {
+        let response = attempt.await.unwrap();
+        match response.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("unexpected {other}: {}", response.body),
+        }
+        ids.push(response.body["id"].as_i64().unwrap());
+    }
+    assert_eq!(created, 1);
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every attempt answers with the one message");
+    assert_eq!(count_rows(&app, "messages").await, 1);
+    assert_eq!(count_rows(&app, "events").await, 2);
+}
+
+async fn a_client_id_is_a_uuid_used_for_one_message_only(app: TestApp) {
+    app.user("bob").await;
+    app.user("carol").await;
+    let mut alice = app.user("alice").await;
+    let response = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": "hi", "client_id": "1234"}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(
+        response.body["errors"]["client_id"][0].is_string(),
+        "{}",
+        response.body
+    );
+
+    let client_id = "0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e";
+    let first = alice
+        .post_json(
+            "/api/v1/message/",
+            &json!({"recipient": "bob", "body": "hi", "client_id": client_id}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    for different in [
+        json!({"recipient": "bob", "body": "something else", "client_id": client_id}),
+        json!({"recipient": "carol", "body": "hi", "client_id": client_id}),
+    ] {
+        let response = alice.post_json("/api/v1/message/", &different).await;
+        assert_eq!(response.status, StatusCode::CONFLICT, "{different}");
+        assert!(
+            response.body["errors"]["client_id"][0].is_string(),
+            "{}",
+            response.body
+        );
+    }
+    assert_eq!(count_rows(&app, "messages").await, 1);
 }

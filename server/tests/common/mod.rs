@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use app::domain::channel_layer::InProcessChannelLayer;
-use app::domain::{AppState, Settings, db, session_store};
+use app::domain::{AppState, Settings, db};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -59,15 +59,13 @@ impl TestApp {
         db.set_metric_callback(move |info| {
             log.lock().unwrap().push(info.statement.sql.clone());
         });
-        let state = AppState {
-            leptos_options: LeptosOptions::builder().output_name("chatapp").build(),
-            sessions: session_store::session_store(db.clone()),
-            login_throttle: Arc::default(),
+        let state = server::assemble_state(
             db,
-            settings: Arc::new(settings),
-            channels: Arc::new(InProcessChannelLayer::new()),
-            shutdown: CancellationToken::new(),
-        };
+            settings,
+            Arc::new(InProcessChannelLayer::new()),
+            LeptosOptions::builder().output_name("chatapp").build(),
+            CancellationToken::new(),
+        );
         Self {
             router: server::app(state.clone()),
             state,

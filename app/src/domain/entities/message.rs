@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     #[sea_orm(column_type = "Text")]
     pub body: String,
+    /// The sender's idempotency key (a UUID), when the client sent one.
+    pub client_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

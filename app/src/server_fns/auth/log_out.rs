@@ -9,7 +9,8 @@ use crate::error::AppError;
 pub async fn log_out() -> Result<(), AppError> {
     super::super::respond(async move {
         let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
-        crate::domain::auth::log_out(&mut session).await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::auth::log_out(&mut session, &state).await?;
         leptos_axum::redirect("/login");
         Ok(())
     })

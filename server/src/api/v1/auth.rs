@@ -67,10 +67,11 @@ pub async fn log_in(
 
 /// `POST /api/v1/auth/logout` → 204; the session is deleted.
 pub async fn log_out(
+    State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
     mut session: AuthSession,
 ) -> Result<StatusCode, AppError> {
-    auth::log_out(&mut session).await?;
+    auth::log_out(&mut session, &state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

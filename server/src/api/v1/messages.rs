@@ -82,12 +82,18 @@ pub async fn show(
     ))
 }
 
-/// `POST /api/v1/message/` `{recipient, body}` → 201 with the stored message.
+/// `POST /api/v1/message/` `{recipient, body, client_id?}` → 201 with the
+/// stored message; 200 with the same message when a retry repeats a `client_id`.
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(sender): CurrentUser,
     JsonOrForm(new_message): JsonOrForm<NewMessage>,
 ) -> Result<(StatusCode, axum::Json<Message>), AppError> {
-    let message = messages::send(&state, &sender, new_message).await?;
-    Ok((StatusCode::CREATED, axum::Json(message)))
+    let sent = messages::send(&state, &sender, new_message).await?;
+    let status = if sent.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(sent.message)))
 }

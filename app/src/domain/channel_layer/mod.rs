@@ -1,0 +1,279 @@
+//! The channel layer: tells every open connection of a user, on any node, that
+//! something new happened, and tells every node that a session has ended.
+//!
+//! Two implementations: in-process (one node; a tokio broadcast channel per
+//! connected user) and Redis pub/sub (many nodes; [`redis::RedisChannelLayer`]).
+//! Either may drop a signal (a slow socket, a Redis outage): the events
+//! themselves are in the database, and a connection that notices a gap in the
+//! sequence numbers, or is told to catch up, replays them from there.
+
+pub mod redis;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+
+use crate::models::Notification;
+
+/// Notifications a connection may fall behind by before it stops receiving
+/// them one by one and replays from the database instead.
+pub const CONNECTION_BUFFER: usize = 256;
+
+/// Session endings a node may fall behind by before it drops its whole
+/// session cache instead.
+const SESSION_ENDINGS_BUFFER: usize = 1024;
+
+/// One notification for one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub user_id: i64,
+    pub notification: Notification,
+}
+
+/// A session that stopped being valid, as every node must learn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnding {
+    /// This session id was logged out.
+    One(Arc<str>),
+    /// Endings may have been missed (the link between nodes was down): forget
+    /// every cached session and read them from the database again.
+    Unknown,
+}
+
+/// How the layer is doing, for `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerStatus {
+    /// Single node: nothing to be connected to.
+    InProcess,
+    /// Linked to the other nodes.
+    Connected,
+    /// Serving local users only until the link is back.
+    Disconnected,
+}
+
+/// Delivers notifications to users, wherever their connections are.
+pub trait ChannelLayer: Send + Sync + 'static {
+    /// Sends each delivery to every open connection of its user. Never blocks.
+    fn publish(&self, deliveries: Vec<Delivery>);
+
+    /// Opens a stream of the notifications for `user_id` on this node.
+    fn subscribe(&self, user_id: i64) -> Subscription;
+
+    /// Tells every node that `session_id` was logged out.
+    fn end_session(&self, session_id: &str);
+
+    /// The sessions that end, on any node, from now on.
+    fn session_endings(&self) -> broadcast::Receiver<SessionEnding>;
+
+    fn status(&self) -> LayerStatus;
+}
+
+/// What a connection should do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Send this (if it is not older than what the client has).
+    Notification(Arc<Notification>),
+    /// Notifications may have been missed: replay from the database.
+    CatchUp,
+    /// The layer is gone (the node is shutting down).
+    Closed,
+}
+
+/// One connection's stream of notifications.
+pub struct Subscription {
+    receiver: broadcast::Receiver<Arc<Notification>>,
+    catch_up: watch::Receiver<u64>,
+    _registration: Registration,
+}
+
+impl Subscription {
+    pub async fn next(&mut self) -> Next {
+        tokio::select! {
+            biased;
+            Ok(()) = self.catch_up.changed() => Next::CatchUp,
+            received = self.receiver.recv() => match received {
+                Ok(notification) => Next::Notification(notification),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "a connection fell behind; it replays from the database");
+                    Next::CatchUp
+                }
+                Err(broadcast::error::RecvError::Closed) => Next::Closed,
+            },
+        }
+    }
+}
+
+type Channels = Arc<Mutex<HashMap<i64, broadcast::Sender<Arc<Notification>>>>>;
+
+/// Removes a user's channel when their last connection closes.
+struct Registration {
+    user_id: i64,
+    channels: Channels,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        // The receiver of this subscription is dropped before its registration,
+        // so a count of zero means nobody is listening any more.
+        if channels
+            .get(&self.user_id)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            channels.remove(&self.user_id);
+        }
+    }
+}
+
+/// Delivers within this process: enough for a single node, and the local
+/// half of the Redis layer.
+pub struct InProcessChannelLayer {
+    channels: Channels,
+    catch_up: watch::Sender<u64>,
+    session_endings: broadcast::Sender<SessionEnding>,
+}
+
+impl Default for InProcessChannelLayer {
+    fn default() -> Self {
+        Self {
+            channels: Arc::default(),
+            catch_up: watch::channel(0).0,
+            session_endings: broadcast::channel(SESSION_ENDINGS_BUFFER).0,
+        }
+    }
+}
+
+impl InProcessChannelLayer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many users have at least one open connection on this node.
+    pub fn connected_users(&self) -> usize {
+        self.channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Tells every connection on this node to replay from the database.
+    pub fn request_catch_up(&self) {
+        self.catch_up.send_modify(|generation| *generation += 1);
+    }
+
+    /// Announces a session ending to this node's listeners.
+    pub fn announce(&self, ending: SessionEnding) {
+        // An error only means nobody listens yet.
+        let _ = self.session_endings.send(ending);
+    }
+}
+
+impl ChannelLayer for InProcessChannelLayer {
+    fn publish(&self, deliveries: Vec<Delivery>) {
+        let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        for Delivery {
+            user_id,
+            notification,
+        } in deliveries
+        {
+            if let Some(sender) = channels.get(&user_id) {
+                // An error only means every receiver has just gone away.
+                let _ = sender.send(Arc::new(notification));
+            }
+        }
+    }
+
+    fn subscribe(&self, user_id: i64) -> Subscription {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let receiver = channels
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(CONNECTION_BUFFER).0)
+            .subscribe();
+        let mut catch_up = self.catch_up.subscribe();
+        catch_up.mark_unchanged();
+        Subscription {
+            receiver,
+            catch_up,
+            _registration: Registration {
+                user_id,
+                channels: Arc::clone(&self.channels),
+            },
+        }
+    }
+
+    fn end_session(&self, session_id: &str) {
+        self.announce(SessionEnding::One(session_id.into()));
+    }
+
+    fn session_endings(&self) -> broadcast::Receiver<SessionEnding> {
+        self.session_endings.subscribe()
+    }
+
+    fn status(&self) -> LayerStatus {
+        LayerStatus::InProcess
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(user_id: i64, seq: i64) -> Delivery {
+        Delivery {
+            user_id,
+            notification: Notification::Message {
+                message: seq.to_string(),
+                seq,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn every_subscription_of_a_user_gets_each_notification() {
+        let layer = InProcessChannelLayer::new();
+        let mut first_tab = layer.subscribe(1);
+        let mut second_tab = layer.subscribe(1);
+        let mut other_user = layer.subscribe(2);
+        layer.publish(vec![message(1, 7)]);
+        let expected = Next::Notification(Arc::new(message(1, 7).notification));
+        assert_eq!(first_tab.next().await, expected);
+        assert_eq!(second_tab.next().await, expected);
+        assert!(other_user.receiver.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_laggard_is_told_to_catch_up() {
+        let layer = InProcessChannelLayer::new();
+        let mut slow = layer.subscribe(1);
+        for seq in 0..=i64::try_from(CONNECTION_BUFFER).unwrap() {
+            layer.publish(vec![message(1, seq)]);
+        }
+        assert_eq!(slow.next().await, Next::CatchUp);
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_request_reaches_every_connection_once() {
+        let layer = InProcessChannelLayer::new();
+        let mut first = layer.subscribe(1);
+        let mut second = layer.subscribe(2);
+        layer.request_catch_up();
+        assert_eq!(first.next().await, Next::CatchUp);
+        assert_eq!(second.next().await, Next::CatchUp);
+        layer.publish(vec![message(1, 3)]);
+        assert!(matches!(first.next().await, Next::Notification(_)));
+    }
+
+    #[test]
+    fn the_last_closed_connection_frees_the_channel() {
+        let layer = InProcessChannelLayer::new();
+        let first = layer.subscribe(1);
+        let second = layer.subscribe(1);
+        assert_eq!(layer.connected_users(), 1);
+        drop(first);
+        assert_eq!(layer.connected_users(), 1);
+        drop(second);
+        assert_eq!(layer.connected_users(), 0);
+    }
+}

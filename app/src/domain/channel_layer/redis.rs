@@ -1,0 +1,324 @@
+//! The channel layer for several nodes: Redis pub/sub between them, the
+//! in-process layer within each.
+//!
+//! - Every node keeps one subscriber connection (not one per WebSocket) on one
+//!   channel, and one connection for publishing.
+//! - A publish is delivered locally at once, then queued for Redis; other nodes
+//!   deliver it to their own connections. A node ignores its own echoes.
+//! - Redis down: local users are still served. Both connections retry with
+//!   backoff; once the subscriber is back, every local connection replays what
+//!   it missed from the database, and the session cache is dropped (endings
+//!   published meanwhile were lost).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    ChannelLayer, Delivery, InProcessChannelLayer, LayerStatus, SessionEnding, Subscription,
+};
+
+/// The pub/sub channel all nodes share.
+const CHANNEL: &str = "chatapp:cluster";
+/// Messages waiting for Redis while it is unreachable; past this, the newest
+/// are dropped (receivers still replay them from the database on reconnect).
+const OUTBOX_CAPACITY: usize = 10_000;
+/// How often an idle subscriber checks that Redis still answers.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// How long connecting, subscribing or a heartbeat may take.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reconnection backoff: from the first to the longest wait, with jitter.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// What nodes tell each other.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    /// The sending node, so it can skip its own echo.
+    node: String,
+    #[serde(flatten)]
+    body: Body,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Body {
+    Deliveries { deliveries: Vec<Delivery> },
+    SessionEnded { session_id: String },
+}
+
+/// Redis pub/sub between nodes; see the module docs.
+pub struct RedisChannelLayer {
+    local: Arc<InProcessChannelLayer>,
+    node: String,
+    outbox: mpsc::Sender<String>,
+    connected: Arc<AtomicBool>,
+}
+
+impl RedisChannelLayer {
+    /// Starts the layer's two connections in the background. Only a malformed
+    /// URL fails here: an unreachable Redis is retried, and the node starts
+    /// serving its local users meanwhile.
+    pub fn start(url: &str, shutdown: &CancellationToken) -> redis::RedisResult<Self> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT));
+        let client = redis::Client::open(url)?;
+        let local = Arc::new(InProcessChannelLayer::new());
+        let node = uuid::Uuid::new_v4().simple().to_string();
+        let connected = Arc::new(AtomicBool::new(false));
+        let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
+
+        tokio::spawn(run_publisher(
+            client.clone(),
+            config,
+            queued,
+            shutdown.clone(),
+        ));
+        tokio::spawn(run_subscriber(
+            client,
+            Arc::clone(&local),
+            node.clone(),
+            Arc::clone(&connected),
+            shutdown.clone(),
+        ));
+        Ok(Self {
+            local,
+            node,
+            outbox,
+            connected,
+        })
+    }
+
+    fn send(&self, body: Body) {
+        let envelope = Envelope {
+            node: self.node.clone(),
+            body,
+        };
+        let payload = match serde_json::to_string(&envelope) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a cluster message");
+                return;
+            }
+        };
+        if self.outbox.try_send(payload).is_err() {
+            tracing::warn!(
+                "Redis outbox full: dropping a cross-node signal (clients replay it on reconnect)"
+            );
+        }
+    }
+}
+
+impl ChannelLayer for RedisChannelLayer {
+    fn publish(&self, deliveries: Vec<Delivery>) {
+        self.local.publish(deliveries.clone());
+        self.send(Body::Deliveries { deliveries });
+    }
+
+    fn subscribe(&self, user_id: i64) -> Subscription {
+        self.local.subscribe(user_id)
+    }
+
+    fn end_session(&self, session_id: &str) {
+        self.local.end_session(session_id);
+        self.send(Body::SessionEnded {
+            session_id: session_id.to_owned(),
+        });
+    }
+
+    fn session_endings(&self) -> broadcast::Receiver<SessionEnding> {
+        self.local.session_endings()
+    }
+
+    fn status(&self) -> LayerStatus {
+        if self.connected.load(Ordering::Relaxed) {
+            LayerStatus::Connected
+        } else {
+            LayerStatus::Disconnected
+        }
+    }
+}
+
+/// Publishes queued messages in order; on failure, reconnects with backoff and
+/// publishes the same message again.
+async fn run_publisher(
+    client: redis::Client,
+    config: redis::AsyncConnectionConfig,
+    mut queued: mpsc::Receiver<String>,
+    shutdown: CancellationToken,
+) {
+    let mut connection: Option<redis::aio::MultiplexedConnection> = None;
+    let mut failures = 0;
+    loop {
+        let payload = tokio::select! {
+            () = shutdown.cancelled() => return,
+            payload = queued.recv() => match payload {
+                Some(payload) => payload,
+                None => return,
+            },
+        };
+        loop {
+            let result = match &mut connection {
+                Some(connection) => connection.publish::<_, _, ()>(CHANNEL, &payload).await,
+                None => match client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                {
+                    Ok(fresh) => {
+                        connection = Some(fresh);
+                        continue;
+                    }
+                    Err(error) => Err(error),
+                },
+            };
+            match result {
+                Ok(()) => {
+                    failures = 0;
+                    break;
+                }
+                Err(error) => {
+                    connection = None;
+                    failures += 1;
+                    if failures == 1 {
+                        tracing::warn!(%error, "cannot publish to Redis; retrying");
+                    }
+                    if !sleep_or_shutdown(backoff(failures), &shutdown).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps one subscription open, delivering what other nodes publish, and
+/// reconnects with backoff whenever it breaks.
+async fn run_subscriber(
+    client: redis::Client,
+    local: Arc<InProcessChannelLayer>,
+    node: String,
+    connected: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0_u32;
+    loop {
+        match subscribe(&client).await {
+            Ok((mut sink, mut messages)) => {
+                connected.store(true, Ordering::Relaxed);
+                if failures > 0 {
+                    tracing::info!("reconnected to Redis");
+                } else {
+                    tracing::info!("connected to Redis");
+                }
+                failures = 0;
+                // Whatever was published while we were not subscribed is lost
+                // to us: connections replay it, and cached sessions are re-read.
+                local.request_catch_up();
+                local.announce(SessionEnding::Unknown);
+
+                let mut heartbeat = tokio::time::interval(HEARTBEAT);
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        message = messages.next() => match message {
+                            Some(message) => receive(&local, &node, &message),
+                            None => break,
+                        },
+                        _ = heartbeat.tick() => {
+                            let alive = tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<String>()).await;
+                            if !matches!(alive, Ok(Ok(_))) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                connected.store(false, Ordering::Relaxed);
+                tracing::warn!("lost the Redis subscription; serving local users until it is back");
+            }
+            Err(error) => {
+                connected.store(false, Ordering::Relaxed);
+                if failures == 0 {
+                    tracing::warn!(%error, "cannot subscribe to Redis; retrying");
+                }
+            }
+        }
+        failures += 1;
+        if !sleep_or_shutdown(backoff(failures), &shutdown).await {
+            return;
+        }
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+) -> redis::RedisResult<(redis::aio::PubSubSink, redis::aio::PubSubStream)> {
+    let connect = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(CHANNEL).await?;
+        Ok(pubsub.split())
+    };
+    tokio::time::timeout(REDIS_TIMEOUT, connect)
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "timed out subscribing",
+            )))
+        })
+}
+
+fn receive(local: &InProcessChannelLayer, node: &str, message: &redis::Msg) {
+    let envelope: Envelope = match serde_json::from_slice(message.get_payload_bytes()) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            tracing::warn!(%error, "ignoring an unreadable cluster message");
+            return;
+        }
+    };
+    if envelope.node == node {
+        return;
+    }
+    match envelope.body {
+        Body::Deliveries { deliveries } => local.publish(deliveries),
+        Body::SessionEnded { session_id } => {
+            local.announce(SessionEnding::One(session_id.into()));
+        }
+    }
+}
+
+/// Exponential backoff with full jitter, so restarted nodes do not reconnect
+/// in lockstep.
+fn backoff(failures: u32) -> Duration {
+    let ceiling = BACKOFF_FIRST
+        .saturating_mul(2_u32.saturating_pow(failures.saturating_sub(1).min(16)))
+        .min(BACKOFF_MAX);
+    ceiling.mul_f64(0.5 + rand::random::<f64>() / 2.0)
+}
+
+/// Sleeps; false if the node started shutting down meanwhile.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(duration) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_ceiling_with_jitter() {
+        assert!(backoff(1) <= BACKOFF_FIRST);
+        assert!(backoff(1) >= BACKOFF_FIRST / 2);
+        assert!(backoff(30) <= BACKOFF_MAX);
+        assert!(backoff(30) >= BACKOFF_MAX / 2);
+    }
+}
