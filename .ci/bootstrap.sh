@@ -22,11 +22,21 @@ if [ "$purpose" = test ]; then
   need_apt chromium
   need_apt mariadb-server
   need_apt redis-server
+  need_apt nginx
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "Installing Debian packages: ${apt_packages[*]}"
+  # The tests start their own MariaDB, Redis and nginx on loopback: keep the
+  # packages' system services from starting (and taking port 80) meanwhile.
+  blocked_services=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    blocked_services=true
+  fi
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+  if $blocked_services; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then

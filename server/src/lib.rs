@@ -18,6 +18,7 @@ use app::domain::auth::Backend;
 use app::domain::channel_layer::redis::RedisChannelLayer;
 use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatus};
 use app::domain::{AppState, db, session_store};
+use app::error::AppError;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -106,9 +107,12 @@ pub fn app(state: AppState) -> Router {
 
     let leptos_options = state.leptos_options.clone();
     let context_state = state.clone();
-    Router::new()
+    // Probes answer without sessions, so they report the database themselves
+    // instead of failing in the session layer.
+    let probes = Router::new()
         .route("/healthz", get(health))
-        .route("/readyz", get(readiness))
+        .route("/readyz", get(readiness));
+    Router::new()
         .route("/ws", get(ws::notifications))
         .nest("/api/v1", api::v1::router())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
@@ -120,6 +124,10 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(auth_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            explain_bare_errors,
+        ))
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -133,6 +141,7 @@ pub fn app(state: AppState) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .merge(probes)
         .with_state(state)
 }
 
@@ -178,6 +187,30 @@ async fn readiness(State(state): State<AppState>) -> Response {
         "redis": redis,
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// The session and log-in layers answer a failure (typically: the database is
+/// down) with a bare, empty 500. Give it the same JSON shape as every other
+/// error, and the honest status: 503 when the database is unreachable.
+async fn explain_bare_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let is_bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !is_bare {
+        return response;
+    }
+    let database_ok = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
+        .await
+        .is_ok_and(|pinged| pinged.is_ok());
+    if database_ok {
+        AppError::Internal.into_response()
+    } else {
+        AppError::Unavailable.into_response()
+    }
 }
 
 /// Hashed asset names change with their content, so browsers may keep them for

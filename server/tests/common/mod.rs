@@ -111,7 +111,7 @@ fn sqlite_url() -> String {
 }
 
 /// A new, empty MariaDB database on the server at `TEST_MARIADB_URL`.
-async fn mariadb_url() -> Option<String> {
+pub async fn mariadb_url() -> Option<String> {
     let Ok(server) = std::env::var("TEST_MARIADB_URL") else {
         assert!(
             std::env::var_os("CHATAPP_REQUIRE_MARIADB").is_none(),

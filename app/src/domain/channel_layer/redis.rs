@@ -223,7 +223,8 @@ async fn run_subscriber(
                 local.request_catch_up();
                 local.announce(SessionEnding::Unknown);
 
-                let mut heartbeat = tokio::time::interval(HEARTBEAT);
+                let mut heartbeat =
+                    tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
                 loop {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
@@ -232,7 +233,8 @@ async fn run_subscriber(
                             None => break,
                         },
                         _ = heartbeat.tick() => {
-                            let alive = tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<String>()).await;
+                            // In subscriber mode PING answers ["pong", ""]: any reply will do.
+                            let alive = tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await;
                             if !matches!(alive, Ok(Ok(_))) {
                                 break;
                             }

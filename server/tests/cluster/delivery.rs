@@ -1,0 +1,147 @@
+//! Healthy clusters: delivery across two and three nodes, sessions shared.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{
+    Node, Redis, User, assert_exactly_once_in_order, follow, scratch, shared_mariadb_database,
+    until_connected,
+};
+
+/// Three nodes; Alice has tabs on nodes 1 and 3, Bob on nodes 2 and 3. Every
+/// message, whichever node it is sent to, reaches each of the four tabs once.
+#[tokio::test]
+async fn every_tab_on_every_node_gets_each_message_once() {
+    let Some(database) = shared_mariadb_database().await else {
+        return;
+    };
+    let dir = scratch("delivery");
+    let Some(redis) = Redis::start(&dir).await else {
+        return;
+    };
+    let mut nodes = Vec::new();
+    for index in 1..=3 {
+        nodes.push(Node::start(&dir, index, &database, &redis.url()).await);
+    }
+    let alice = User::register(&nodes[0].url(""), "alice").await;
+    let bob = User::register(&nodes[1].url(""), "bob").await;
+
+    let rounds = 10;
+    let connected = Arc::new(AtomicUsize::new(0));
+    let tabs = [
+        ("alice@1", &alice, 0),
+        ("alice@3", &alice, 2),
+        ("bob@2", &bob, 1),
+        ("bob@3", &bob, 2),
+    ]
+    .map(|(name, user, node)| {
+        let tab = follow(
+            user,
+            vec![nodes[node].address.clone()],
+            2 * rounds,
+            Duration::from_secs(30),
+            Arc::clone(&connected),
+        );
+        (name, tab)
+    });
+    until_connected(&connected, tabs.len()).await;
+
+    // Alice writes through node 1, Bob answers through node 3.
+    let mut sent = Vec::new();
+    for round in 0..rounds {
+        let question = format!("question {round}");
+        sent.push(
+            alice
+                .send_until_acknowledged(&nodes[0].url(""), "bob", &question)
+                .await,
+        );
+        let answer = format!("answer {round}");
+        sent.push(
+            bob.send_until_acknowledged(&nodes[2].url(""), "alice", &answer)
+                .await,
+        );
+    }
+    for (name, tab) in tabs {
+        let seen = tab.await.unwrap();
+        assert_exactly_once_in_order(name, &seen, &sent);
+        assert_eq!(seen.reconnects, 0, "{name}");
+    }
+
+    // One subscriber per node, not per socket, and steady: each node opened
+    // two connections (subscriber and publisher) and kept them.
+    let mut redis_client = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let (_, subscribers): (String, usize) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg("chatapp:cluster")
+        .query_async(&mut redis_client)
+        .await
+        .unwrap();
+    assert_eq!(subscribers, 3);
+    let stats: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut redis_client)
+        .await
+        .unwrap();
+    let connections: usize = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // 2 per node, plus this query (and the readiness probes' TCP checks: none).
+    assert!(connections <= 3 * 2 + 2, "{connections} connections to Redis");
+}
+
+/// A session made on node 1 works on node 2; logging out on node 2 is
+/// honoured by node 1, which had the session cached, within a second.
+#[tokio::test]
+async fn sessions_are_shared_and_log_out_reaches_every_node_within_a_second() {
+    let Some(database) = shared_mariadb_database().await else {
+        return;
+    };
+    let dir = scratch("sessions");
+    let Some(redis) = Redis::start(&dir).await else {
+        return;
+    };
+    let node_1 = Node::start(&dir, 1, &database, &redis.url()).await;
+    let node_2 = Node::start(&dir, 2, &database, &redis.url()).await;
+
+    let alice = User::register(&node_1.url(""), "alice").await;
+    for node in [&node_1, &node_2] {
+        let me = alice.get(&node.url("/api/v1/auth/me")).await.unwrap();
+        assert_eq!(me.status, StatusCode::OK, "{}", node.address);
+        assert_eq!(me.body["username"], "alice");
+    }
+
+    let logged_out = alice
+        .post(&node_2.url("/api/v1/auth/logout"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(logged_out.status, StatusCode::NO_CONTENT);
+    let started = Instant::now();
+    loop {
+        let me = alice.get(&node_1.url("/api/v1/auth/me")).await.unwrap();
+        if me.status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "node 1 still accepts the logged-out session after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "log-out honoured by the other node after {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,618 @@
+//! Real processes for the multi-node tests, and clients that count what they
+//! receive.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// A scratch directory for one test's processes and logs.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cluster")
+        .join(format!("{test}-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A port nothing listens on, on `ip`.
+pub fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the tests must run (CI) rather than skip when a tool is missing.
+fn required() -> bool {
+    std::env::var_os("CHATAPP_REQUIRE_MARIADB").is_some()
+}
+
+/// `Some(path)` of an installed program; `None` (test skipped) when missing
+/// and not required.
+pub fn program(name: &str) -> Option<PathBuf> {
+    let found = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|path| path.exists());
+    assert!(
+        found.is_some() || !required(),
+        "{name} is required (make test installs it)"
+    );
+    if found.is_none() {
+        eprintln!("{name} not installed: skipping");
+    }
+    found
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut ready: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !ready().await {
+        assert!(
+            started.elapsed() < timeout,
+            "{what} not ready in {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// One `server` process.
+pub struct Node {
+    pub address: String,
+    child: Child,
+}
+
+impl Node {
+    /// Starts a node on `127.0.0.<index>` and waits until it is ready and, if
+    /// it has Redis, linked to the other nodes.
+    pub async fn start(dir: &Path, index: u8, database_url: &str, redis_url: &str) -> Self {
+        let ip = format!("127.0.0.{index}");
+        let address = format!("{ip}:{}", free_port(&ip));
+        let log = dir.join(format!("node-{index}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("DATABASE_URL", database_url)
+            .env("REDIS_URL", redis_url)
+            .env("DATABASE_MAX_CONNECTIONS", "8")
+            .env("LEPTOS_SITE_ADDR", &address)
+            .env("LEPTOS_OUTPUT_NAME", "chatapp")
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn,tower_http=warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let node = Self { address, child };
+        let http = reqwest::Client::new();
+        let url = node.url("/readyz");
+        wait_for(
+            &format!("node {index} (log: {})", log.display()),
+            Duration::from_mins(1),
+            async || match http.get(&url).send().await {
+                Ok(response) => response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|body| body["status"] == "ok"),
+                Err(_) => false,
+            },
+        )
+        .await;
+        node
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// SIGKILL: no goodbye to its clients, no clean-up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A private Redis that a test may stop and start again.
+pub struct Redis {
+    program: PathBuf,
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    pub async fn start(dir: &Path) -> Option<Self> {
+        let mut redis = Self {
+            program: program("redis-server")?,
+            port: free_port("127.0.0.1"),
+            dir: dir.to_owned(),
+            child: None,
+        };
+        redis.resume().await;
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it again on the same port (empty: it keeps nothing).
+    pub async fn resume(&mut self) {
+        let child = Command::new(&self.program)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let address = format!("127.0.0.1:{}", self.port);
+        wait_for("redis", Duration::from_secs(20), async || {
+            tokio::net::TcpStream::connect(&address).await.is_ok()
+        })
+        .await;
+    }
+
+    /// Kills it outright, as a crash would.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
+/// A private MariaDB server that a test may stop and start again.
+pub struct MariaDb {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl MariaDb {
+    pub async fn start(dir: &Path) -> Option<Self> {
+        let install = program("mariadb-install-db")?;
+        program("mariadbd")?;
+        let data = dir.join("mariadb");
+        let status = Command::new(install)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--user={}", whoami()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mariadb-install-db failed");
+        let mut server = Self {
+            port: free_port("127.0.0.1"),
+            dir: dir.to_owned(),
+            child: None,
+        };
+        server.resume().await;
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    pub async fn resume(&mut self) {
+        let data = self.dir.join("mariadb");
+        let child = Command::new(program("mariadbd").unwrap())
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--user={}", whoami()))
+            .args(["--bind-address=127.0.0.1", "--skip-log-bin"])
+            .arg(format!("--port={}", self.port))
+            .arg(format!(
+                "--socket={}",
+                self.dir.join("mariadb.sock").display()
+            ))
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.join("mariadb.pid").display()
+            ))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.join("mariadb.log").display()
+            ))
+            .args([
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--innodb-buffer-pool-size=64M",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let url = self.url();
+        wait_for("mariadb", Duration::from_mins(1), async || {
+            sea_orm::Database::connect(&url).await.is_ok()
+        })
+        .await;
+    }
+
+    /// A clean shutdown (SIGTERM), as a restart does.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child);
+        }
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        self.stop();
+        // Its files are large; the logs stay.
+        let _ = std::fs::remove_dir_all(self.dir.join("mariadb"));
+    }
+}
+
+fn whoami() -> String {
+    let output = Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// nginx in front of `nodes`, with `docs/nginx/chatapp.conf` as shipped
+/// except for its `listen` line and upstream servers.
+pub struct Nginx {
+    pub address: String,
+    child: Child,
+}
+
+impl Nginx {
+    pub async fn start(dir: &Path, nodes: &[&Node]) -> Option<Self> {
+        let program = program("nginx")?;
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/nginx/chatapp.conf"),
+        )
+        .unwrap();
+        let port = free_port("127.0.0.1");
+        let mut upstreams = String::new();
+        for node in nodes {
+            writeln!(
+                upstreams,
+                "    server {} max_fails=1 fail_timeout=5s;",
+                node.address
+            )
+            .unwrap();
+        }
+        let mut config = String::new();
+        let mut replaced_upstreams = false;
+        for line in shipped.lines() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("server 10.0.0.") {
+                if !replaced_upstreams {
+                    config.push_str(&upstreams);
+                    replaced_upstreams = true;
+                }
+            } else if trimmed == "listen 80;" {
+                writeln!(config, "    listen 127.0.0.1:{port};").unwrap();
+            } else {
+                config.push_str(line);
+                config.push('\n');
+            }
+        }
+        assert!(
+            replaced_upstreams,
+            "docs/nginx/chatapp.conf: upstream servers not found"
+        );
+        assert!(
+            config.contains(&format!(":{port};")),
+            "docs/nginx/chatapp.conf: listen not found"
+        );
+
+        let prefix = dir.join("nginx");
+        std::fs::create_dir_all(&prefix).unwrap();
+        std::fs::write(prefix.join("chatapp.conf"), config).unwrap();
+        // Workers may run as nobody: keep their scratch space writable to all.
+        let temp = prefix.join("temp");
+        std::fs::create_dir_all(&temp).unwrap();
+        std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let main = format!(
+            "worker_processes 1;\n\
+             error_log {log} warn;\n\
+             pid {pid};\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n\
+               access_log off;\n\
+               client_body_temp_path {temp}/body;\n\
+               proxy_temp_path {temp}/proxy;\n\
+               fastcgi_temp_path {temp}/fastcgi;\n\
+               uwsgi_temp_path {temp}/uwsgi;\n\
+               scgi_temp_path {temp}/scgi;\n\
+               include {conf};\n\
+             }}\n",
+            log = prefix.join("error.log").display(),
+            pid = prefix.join("nginx.pid").display(),
+            temp = temp.display(),
+            conf = prefix.join("chatapp.conf").display(),
+        );
+        std::fs::write(prefix.join("nginx.conf"), main).unwrap();
+        let child = Command::new(program)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(prefix.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let nginx = Self {
+            address: format!("127.0.0.1:{port}"),
+            child,
+        };
+        let http = reqwest::Client::new();
+        let url = nginx.url("/healthz");
+        wait_for("nginx", Duration::from_secs(20), async || {
+            http.get(&url)
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == StatusCode::OK)
+        })
+        .await;
+        Some(nginx)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// A user's HTTP session, usable against any node (the cookie is sent to
+/// whichever address is asked, as a load balancer's single hostname would).
+#[derive(Clone)]
+pub struct User {
+    pub cookie: String,
+    http: reqwest::Client,
+}
+
+/// A response: status and JSON body (`Null` if not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl User {
+    /// Registers `name` through `base` (a node's or nginx's URL).
+    pub async fn register(base: &str, name: &str) -> Self {
+        let http = reqwest::Client::new();
+        let response = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"username": name, "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        Self {
+            cookie: session_cookie(&response).expect("a session cookie"),
+            http,
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Result<Reply, reqwest::Error> {
+        let response = self
+            .http
+            .get(url)
+            .header("cookie", &self.cookie)
+            .send()
+            .await?;
+        Ok(reply(response).await)
+    }
+
+    pub async fn post(&self, url: &str, body: &Value) -> Result<Reply, reqwest::Error> {
+        let response = self
+            .http
+            .post(url)
+            .header("cookie", &self.cookie)
+            .json(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await?;
+        Ok(reply(response).await)
+    }
+
+    /// Sends a message through `base` as a browser does: with a client id,
+    /// retrying (same id) on network errors and 5xx until it is acknowledged.
+    /// Returns the message id.
+    pub async fn send_until_acknowledged(&self, base: &str, to: &str, body: &str) -> i64 {
+        let message = json!({
+            "recipient": to,
+            "body": body,
+            "client_id": uuid::Uuid::new_v4().to_string(),
+        });
+        let started = Instant::now();
+        loop {
+            match self
+                .post(&format!("{base}/api/v1/message/"), &message)
+                .await
+            {
+                Ok(reply) if reply.status.is_success() => {
+                    return reply.body["id"].as_i64().expect("a message id");
+                }
+                Ok(reply) if reply.status.is_server_error() => {}
+                Ok(reply) => panic!("send refused: {} {}", reply.status, reply.body),
+                Err(_) => {}
+            }
+            assert!(
+                started.elapsed() < Duration::from_mins(1),
+                "no acknowledgement for {body:?} in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    Reply {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .find(|pair| pair.starts_with(&format!("{}=", server::SESSION_COOKIE)))
+}
+
+/// What one tab saw of its user's event stream.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Message ids, in the order received.
+    pub messages: Vec<i64>,
+    /// Their sequence numbers, in the order received.
+    pub seqs: Vec<i64>,
+    /// How many times the tab had to reconnect.
+    pub reconnects: usize,
+    /// Anything unexpected: resyncs, unknown frames.
+    pub oddities: Vec<String>,
+}
+
+/// A tab following `user`'s event stream through `addresses` (tried in turn),
+/// resuming with `since` after every disconnect, until it has `expected`
+/// messages or `timeout` passes.
+pub fn follow(
+    user: &User,
+    addresses: Vec<String>,
+    expected: usize,
+    timeout: Duration,
+    connected: Arc<AtomicUsize>,
+) -> tokio::task::JoinHandle<Seen> {
+    let cookie = user.cookie.clone();
+    tokio::spawn(async move {
+        let mut seen = Seen::default();
+        let mut since: Option<i64> = None;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut attempt = 0_usize;
+        let mut first = true;
+        while seen.messages.len() < expected && tokio::time::Instant::now() < deadline {
+            let address = &addresses[attempt % addresses.len()];
+            attempt += 1;
+            let query = since.map_or(String::new(), |since| format!("?since={since}"));
+            let mut request = format!("ws://{address}/ws{query}")
+                .into_client_request()
+                .unwrap();
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
+            let Ok(Ok((mut socket, _))) = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio_tungstenite::connect_async(request),
+            )
+            .await
+            else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            if first {
+                first = false;
+            } else {
+                seen.reconnects += 1;
+            }
+            let mut counted = false;
+            while seen.messages.len() < expected {
+                let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
+                    Ok(Some(Ok(Message::Text(text)))) => text,
+                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                    // Closed, reset, an error, or out of time: reconnect (or stop).
+                    _ => break,
+                };
+                let frame: Value = serde_json::from_str(&frame).unwrap();
+                let seq = frame["seq"].as_i64().unwrap_or(-1);
+                match frame["type"].as_str() {
+                    Some("ready") => {
+                        since = Some(seq);
+                        if !counted {
+                            counted = true;
+                            connected.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Some("message") => {
+                        seen.seqs.push(seq);
+                        seen.messages
+                            .push(frame["message"].as_str().unwrap().parse().unwrap());
+                        since = Some(seq);
+                    }
+                    _ => seen.oddities.push(frame.to_string()),
+                }
+            }
+            if counted {
+                connected.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        seen
+    })
+}
+
+/// Waits until `count` followers are connected and past their replay.
+pub async fn until_connected(connected: &AtomicUsize, count: usize) {
+    wait_for("followers", Duration::from_secs(20), async || {
+        connected.load(Ordering::SeqCst) >= count
+    })
+    .await;
+}
+
+/// Asserts a tab got exactly `sent`, in order, with seqs 1, 2, 3…
+pub fn assert_exactly_once_in_order(who: &str, seen: &Seen, sent: &[i64]) {
+    let expected_seqs: Vec<i64> = (1..=i64::try_from(sent.len()).unwrap()).collect();
+    assert!(seen.oddities.is_empty(), "{who}: {:?}", seen.oddities);
+    assert_eq!(seen.seqs, expected_seqs, "{who}: sequence numbers");
+    assert_eq!(seen.messages, sent, "{who}: messages");
+}
+
+/// A fresh database for a test on the shared MariaDB (`TEST_MARIADB_URL`).
+pub async fn shared_mariadb_database() -> Option<String> {
+    crate::common::mariadb_url().await
+}
