@@ -32,6 +32,12 @@ export DATABASE_URL="sqlite://target/e2e/chat.db?mode=rwc"
 export LEPTOS_SITE_ADDR=127.0.0.1:3100
 export RUST_LOG=${RUST_LOG:-warn,server=info}
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# The suite's main server runs on SQLite; its two-node test starts two more
+# nodes of the same build on a fresh MariaDB database and the test Redis.
+mariadb --protocol=tcp -h127.0.0.1 -P"${TEST_MARIADB_PORT:-3307}" -uroot -e \
+  "DROP DATABASE IF EXISTS chatapp_e2e; CREATE DATABASE chatapp_e2e CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+export E2E_CLUSTER_DATABASE_URL="$TEST_MARIADB_URL/chatapp_e2e"
+export E2E_CLUSTER_REDIS_URL="$TEST_REDIS_URL"
 cargo leptos end-to-end --release
 
 say "All checks passed"

@@ -1,18 +1,61 @@
 // Waits until the server that cargo-leptos started answers its health check.
-const address = process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
+// With E2E_CLUSTER_DATABASE_URL and E2E_CLUSTER_REDIS_URL set (make test sets
+// them), also starts two more nodes of the same release build on MariaDB and
+// Redis, for the two-node browser test; they stop when the suite ends.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 
-export default async function globalSetup(): Promise<void> {
+import { clusterNodes } from "./tests/cluster-nodes";
+
+const address = process.env.LEPTOS_SITE_ADDR ?? "127.0.0.1:3000";
+// The suite runs from end2end/; the build is in the workspace's target/.
+const workspace = path.resolve(process.cwd(), "..");
+
+async function waitFor(url: string, ready: (body: unknown, status: number) => boolean): Promise<void> {
   const deadline = Date.now() + 120_000;
   let lastError: unknown = null;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`http://${address}/healthz`);
-      if (response.ok) return;
-      lastError = new Error(`healthz answered ${response.status}`);
+      const response = await fetch(url);
+      const body = await response.json().catch(() => null);
+      if (ready(body, response.status)) return;
+      lastError = new Error(`${url} answered ${response.status} ${JSON.stringify(body)}`);
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`server at ${address} never became healthy: ${lastError}`);
+  throw new Error(`${url} never became ready: ${lastError}`);
+}
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  await waitFor(`http://${address}/healthz`, (_, status) => status === 200);
+
+  const nodes: ChildProcess[] = [];
+  const database = process.env.E2E_CLUSTER_DATABASE_URL;
+  const redis = process.env.E2E_CLUSTER_REDIS_URL;
+  if (database && redis) {
+    // One after the other: the first applies the migrations.
+    for (const node of clusterNodes) {
+      const child = spawn(path.join(workspace, "target/release/server"), [], {
+        env: {
+          ...process.env,
+          DATABASE_URL: database,
+          REDIS_URL: redis,
+          LEPTOS_SITE_ADDR: node,
+          LEPTOS_SITE_ROOT: path.join(workspace, "target/site"),
+          LEPTOS_SITE_PKG_DIR: "pkg",
+          LEPTOS_OUTPUT_NAME: "chatapp",
+          LEPTOS_HASH_FILES: "true",
+          LEPTOS_ENV: "PROD",
+        },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      nodes.push(child);
+      await waitFor(`http://${node}/readyz`, (body) => (body as { status?: string })?.status === "ok");
+    }
+  }
+  return async () => {
+    for (const child of nodes) child.kill("SIGTERM");
+  };
 }

@@ -1,5 +1,5 @@
 import { expect, test, type Page, type WebSocketRoute } from "@playwright/test";
-import { registerInNewContext, uniqueName, watchForPageErrors } from "./helpers";
+import { registerInNewContext, uniqueName, waitForHydration, watchForPageErrors } from "./helpers";
 
 async function openConversation(page: Page, username: string): Promise<void> {
   await page.getByPlaceholder("Search people").fill(username);
@@ -145,7 +145,7 @@ test("a dropped live connection reconnects by itself and catches up", async ({ b
   let refusing = false;
   let opened = 0;
   const live: WebSocketRoute[] = [];
-  await jo.routeWebSocket(/\/ws$/, (socket) => {
+  await jo.routeWebSocket(/\/ws(\?|$)/, (socket) => {
     opened += 1;
     if (refusing) {
       void socket.close({ code: 1006 });
@@ -196,4 +196,49 @@ test("the people list pages with Load more, within a search", async ({ browser }
   await expect(people).toHaveCount(55);
   await expect(people.last()).toHaveText(`${prefix}54`);
   await expect(viewer.getByRole("button", { name: "Load more" })).toHaveCount(0);
+});
+
+test("a send whose answer is lost is retried once, shown as pending, and stored once", async ({ browser }) => {
+  const leeName = uniqueName("lee");
+  const maxName = uniqueName("max");
+  const max = await registerInNewContext(browser, maxName);
+  const lee = await registerInNewContext(browser, leeName);
+  await openConversation(max, leeName);
+  // Lee has no live socket, so only the retry can confirm the message.
+  await lee.routeWebSocket(/\/ws(\?|$)/, (socket) => {
+    void socket.close({ code: 1006 });
+  });
+  await lee.goto(`/chat/${maxName}`);
+  await waitForHydration(lee);
+
+  // The first POST reaches the server, but its answer never reaches the page;
+  // the next ones are slowed a little so the pending state can be seen.
+  const attempts: { clientId: string; status: number | null }[] = [];
+  await lee.route("**/api/v1/message/", async (route) => {
+    const clientId = (route.request().postDataJSON() as { client_id: string }).client_id;
+    if (attempts.length === 0) {
+      const response = await route.fetch();
+      attempts.push({ clientId, status: response.status() });
+      await route.abort("connectionreset");
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const response = await route.fetch();
+    attempts.push({ clientId, status: response.status() });
+    await route.fulfill({ response });
+  });
+
+  await lee.locator(".composer textarea").fill("through a flaky network");
+  await lee.locator(".composer textarea").press("Enter");
+  await expect(lee.locator(".message.pending .message-body")).toHaveText(["through a flaky network"]);
+  await expect(lee.locator(".message.pending")).toHaveAttribute("data-state", "retrying");
+  await expect(lee.locator(".message.pending")).toHaveCount(0, { timeout: 20_000 });
+  await expect(bubbles(lee)).toHaveText(["through a flaky network"]);
+  await expect(bubbles(max)).toHaveText(["through a flaky network"]);
+
+  // Created by the first attempt (201), found again by the retry (200).
+  expect(attempts.map((attempt) => attempt.status)).toEqual([201, 200]);
+  expect(new Set(attempts.map((attempt) => attempt.clientId)).size).toBe(1);
+  await max.reload();
+  await expect(bubbles(max)).toHaveText(["through a flaky network"]);
 });

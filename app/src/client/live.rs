@@ -1,6 +1,10 @@
-//! The live notification socket: a `web_sys::WebSocket` to `/ws` that turns each
+//! The live event stream: a `web_sys::WebSocket` to `/ws` that turns each
 //! message-id notification into the message itself, and reconnects with
 //! exponential backoff (plus jitter, so a restarted server is not stampeded).
+//!
+//! It remembers the last event `seq` it applied and reconnects with
+//! `/ws?since=<seq>`, so the server replays exactly what was missed, on
+//! whichever node the connection lands.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,13 +12,13 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::components::ConnectionState;
 use crate::models::{Message, Notification};
 
-const FIRST_RETRY_MS: f64 = 500.0;
-const MAX_RETRY_MS: f64 = 15_000.0;
+/// The server closes a logged-out session's sockets with this code.
+const CLOSE_LOGGED_OUT: u16 = 4401;
 
 struct Inner {
     socket: Option<WebSocket>,
@@ -24,6 +28,8 @@ struct Inner {
     /// Whether the current socket ever opened.
     opened: bool,
     closed_by_us: bool,
+    /// The last event applied; `None` until the first `ready`.
+    last_seq: Option<i64>,
 }
 
 /// An open (or reopening) notification connection. Dropping it does not close
@@ -32,19 +38,20 @@ struct Inner {
 pub struct LiveConnection {
     inner: Rc<RefCell<Inner>>,
     on_message: Rc<dyn Fn(Message)>,
-    on_connected: Rc<dyn Fn()>,
+    on_reload: Rc<dyn Fn()>,
     state: RwSignal<ConnectionState>,
 }
 
 impl LiveConnection {
     /// Connects and keeps connecting. `on_message` gets each new message once
-    /// fetched; `on_connected` runs whenever the socket (re)opens, so the UI can
-    /// reload what it may have missed while it had no socket (including the
-    /// moments between the server rendering the page and the first connect).
+    /// fetched. `on_reload` runs when the stream cannot say what was missed:
+    /// on the first connection (between the server rendering the page and the
+    /// socket opening) and when the server asks for a resync; the UI then
+    /// reloads what it shows. Reconnections replay instead.
     pub fn open(
         state: RwSignal<ConnectionState>,
         on_message: impl Fn(Message) + 'static,
-        on_connected: impl Fn() + 'static,
+        on_reload: impl Fn() + 'static,
     ) -> Self {
         let connection = Self {
             inner: Rc::new(RefCell::new(Inner {
@@ -53,9 +60,10 @@ impl LiveConnection {
                 attempts: 0,
                 opened: false,
                 closed_by_us: false,
+                last_seq: None,
             })),
             on_message: Rc::new(on_message),
-            on_connected: Rc::new(on_connected),
+            on_reload: Rc::new(on_reload),
             state,
         };
         connection.connect();
@@ -77,7 +85,8 @@ impl LiveConnection {
     }
 
     fn connect(&self) {
-        let Ok(socket) = WebSocket::new(&socket_url()) else {
+        let since = self.inner.borrow().last_seq;
+        let Ok(socket) = WebSocket::new(&socket_url(since)) else {
             self.schedule_reconnect();
             return;
         };
@@ -91,13 +100,10 @@ impl LiveConnection {
         let on_open = {
             let this = self.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                {
-                    let mut inner = this.inner.borrow_mut();
-                    inner.attempts = 0;
-                    inner.opened = true;
-                }
-                this.state.set(ConnectionState::Live);
-                (this.on_connected)();
+                let mut inner = this.inner.borrow_mut();
+                inner.attempts = 0;
+                inner.opened = true;
+                // Live only at `ready`, once the replay is in.
             })
         };
         let on_message = {
@@ -109,28 +115,26 @@ impl LiveConnection {
                 else {
                     return;
                 };
-                let Ok(Notification::Message { message, .. }) = serde_json::from_str(&text) else {
+                let Ok(notification) = serde_json::from_str::<Notification>(&text) else {
                     return;
                 };
-                let Ok(id) = message.parse::<i64>() else {
-                    return;
-                };
-                let deliver = Rc::clone(&this.on_message);
-                leptos::task::spawn_local(async move {
-                    if let Ok(message) = super::fetch_message(id).await {
-                        deliver(message);
-                    }
-                });
+                this.apply(notification);
             })
         };
         let on_close = {
             let this = self.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
                 let (closed_by_us, never_opened) = {
                     let inner = this.inner.borrow();
                     (inner.closed_by_us, !inner.opened)
                 };
                 if closed_by_us {
+                    return;
+                }
+                let code = event.dyn_ref::<CloseEvent>().map(CloseEvent::code);
+                if code == Some(CLOSE_LOGGED_OUT) {
+                    // Logged out (in another tab, or on another device).
+                    let _ = window().location().set_href("/login");
                     return;
                 }
                 this.state.set(ConnectionState::Reconnecting);
@@ -157,15 +161,51 @@ impl LiveConnection {
         inner.handlers = vec![on_open, on_message, on_close];
     }
 
+    /// Applies one frame of the stream, in order: anything at or below the
+    /// last applied `seq` was already seen.
+    fn apply(&self, notification: Notification) {
+        let last_seq = self.inner.borrow().last_seq;
+        match notification {
+            Notification::Message { message, seq } => {
+                if last_seq.is_some_and(|last| seq <= last) {
+                    return;
+                }
+                self.inner.borrow_mut().last_seq = Some(seq);
+                let Ok(id) = message.parse::<i64>() else {
+                    return;
+                };
+                let deliver = Rc::clone(&self.on_message);
+                let reload = Rc::clone(&self.on_reload);
+                leptos::task::spawn_local(async move {
+                    match super::fetch_message(id).await {
+                        Ok(message) => deliver(message),
+                        // Deleted meanwhile, or not visible: nothing to show.
+                        Err(crate::error::AppError::NotFound) => {}
+                        // Could not fetch it: reload rather than leave a hole.
+                        Err(_) => reload(),
+                    }
+                });
+            }
+            Notification::Ready { seq } => {
+                self.inner.borrow_mut().last_seq = Some(seq);
+                self.state.set(ConnectionState::Live);
+                if last_seq.is_none() {
+                    (self.on_reload)();
+                }
+            }
+            Notification::Resync { seq } => {
+                self.inner.borrow_mut().last_seq = Some(seq);
+                (self.on_reload)();
+            }
+        }
+    }
+
     fn schedule_reconnect(&self) {
         let attempts = {
             let mut inner = self.inner.borrow_mut();
             inner.attempts += 1;
             inner.attempts
         };
-        let exponent = i32::try_from(attempts.min(10)).unwrap_or(10) - 1;
-        let ceiling = (FIRST_RETRY_MS * 2f64.powi(exponent)).min(MAX_RETRY_MS);
-        let delay = ceiling / 2.0 + js_sys::Math::random() * ceiling / 2.0;
         let this = self.clone();
         set_timeout(
             move || {
@@ -173,12 +213,12 @@ impl LiveConnection {
                     this.connect();
                 }
             },
-            std::time::Duration::from_secs_f64(delay / 1000.0),
+            super::backoff(attempts),
         );
     }
 }
 
-fn socket_url() -> String {
+fn socket_url(since: Option<i64>) -> String {
     let location = window().location();
     let scheme = if location.protocol().as_deref() == Ok("https:") {
         "wss"
@@ -186,5 +226,8 @@ fn socket_url() -> String {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    format!("{scheme}://{host}/ws")
+    match since {
+        Some(since) => format!("{scheme}://{host}/ws?since={since}"),
+        None => format!("{scheme}://{host}/ws"),
+    }
 }

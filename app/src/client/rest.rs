@@ -14,15 +14,27 @@ pub async fn fetch_message(id: i64) -> Result<Message, AppError> {
     decode(response).await
 }
 
-/// `POST /api/v1/message/`.
-pub async fn post_message(new_message: &NewMessage) -> Result<Message, AppError> {
-    let response = Request::post("/api/v1/message/")
+/// Why a send did not go through.
+#[derive(Debug, Clone)]
+pub enum SendFailure {
+    /// Offline, or the server is away or busy: try again (same `client_id`).
+    Retry,
+    /// The server refused this message; retrying cannot help.
+    Refused(AppError),
+}
+
+/// `POST /api/v1/message/`. Safe to retry with the same `client_id`.
+pub async fn post_message(new_message: &NewMessage) -> Result<Message, SendFailure> {
+    let request = Request::post("/api/v1/message/")
         .json(new_message)
-        .map_err(network_error)?
-        .send()
-        .await
-        .map_err(network_error)?;
-    decode(response).await
+        .map_err(|error| SendFailure::Refused(network_error(error)))?;
+    let Ok(response) = request.send().await else {
+        return Err(SendFailure::Retry);
+    };
+    if response.status() >= 500 || response.status() == 429 {
+        return Err(SendFailure::Retry);
+    }
+    decode(response).await.map_err(SendFailure::Refused)
 }
 
 #[derive(serde::Deserialize)]

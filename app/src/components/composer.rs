@@ -10,8 +10,6 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
     let chat = ChatContext::use_context();
     let max_chars = chat.viewer.with_value(|viewer| viewer.max_message_chars);
     let textarea = NodeRef::<Textarea>::new();
-    let sending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
 
     // Opening a conversation puts the cursor where the reply goes.
     Effect::new(move |_| {
@@ -23,36 +21,18 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
         }
     });
 
+    // The message shows at once as pending; the outbox sends and retries it.
     let send = move || {
         let Some(input) = textarea.get_untracked() else {
             return;
         };
         let body = input.value();
-        if body.trim().is_empty() || sending.get_untracked() {
+        if body.trim().is_empty() {
             return;
         }
-        sending.set(true);
-        error.set(None);
-        let new_message = crate::models::NewMessage {
-            recipient: recipient.get_untracked(),
-            body,
-            client_id: None,
-        };
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::client::post_message(&new_message).await {
-                Ok(message) => {
-                    let other = message.recipient.clone();
-                    chat.add_live_message(message, Some(&other));
-                    input.set_value("");
-                }
-                Err(failure) => error.set(Some(failure.to_string())),
-            }
-            sending.set(false);
-            let _ = input.focus();
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (new_message, input, chat);
+        chat.send(recipient.get_untracked(), body);
+        input.set_value("");
+        let _ = input.focus();
     };
 
     view! {
@@ -77,10 +57,10 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button class="btn btn-primary" type="submit" disabled=move || sending.get()>
+            <button class="btn btn-primary" type="submit">
                 "Send"
             </button>
         </form>
-        {move || error.get().map(|error| view! { <p class="composer-error" role="alert">{error}</p> })}
+        {move || chat.send_error.get().map(|error| view! { <p class="composer-error" role="alert">{error}</p> })}
     }
 }

@@ -125,6 +125,18 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
         by_id.into_values().collect::<Vec<_>>()
     });
 
+    // This conversation's messages still on their way, in the order written.
+    let pending = move || {
+        let other = other.get();
+        chat.pending.with(|pending| {
+            pending
+                .iter()
+                .filter(|message| message.recipient.eq_ignore_ascii_case(&other))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+
     let rows = move || {
         let mut rows = Vec::new();
         let mut last_day = String::new();
@@ -163,25 +175,26 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
 
     // Keep the view where the reader expects it: at the bottom on open and when
     // a message arrives while they are there; still when older ones appear above.
-    Effect::new(move |previous: Option<(Option<i64>, Option<i64>)>| {
+    Effect::new(move |previous: Option<(Option<i64>, Option<i64>, usize)>| {
         let ends = messages.with(|messages| {
             (
                 messages.first().map(|m| m.id),
                 messages.last().map(|m| m.id),
+                chat.pending.with(Vec::len),
             )
         });
         if let Some(element) = scroller.get() {
             // After the next layout, when the new rows have their heights.
             request_animation_frame(move || match previous {
                 None => element.set_scroll_top(element.scroll_height()),
-                Some((oldest, newest)) => {
+                Some((oldest, newest, pending)) => {
                     if ends.0 != oldest
                         && let Some((height, top)) = anchor.get_value()
                     {
                         element.set_scroll_top(top + element.scroll_height() - height);
                         anchor.set_value(None);
                     }
-                    if ends.1 != newest && stick_to_bottom.get_value() {
+                    if (ends.1 != newest || ends.2 > pending) && stick_to_bottom.get_value() {
                         element.set_scroll_top(element.scroll_height());
                     }
                 }
@@ -210,7 +223,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                     </button>
                 </p>
             </Show>
-            <Show when=move || messages.with(Vec::is_empty)>
+            <Show when=move || messages.with(Vec::is_empty) && pending().is_empty()>
                 <div class="empty-state">
                     <h2>"No messages yet"</h2>
                     <p>"Say hello! Messages you send appear here at once."</p>
@@ -237,6 +250,20 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                             }.into_any()
                         }
                     }}
+                </For>
+                <For each=pending key=|message| (message.client_id.clone(), message.retrying) let(message)>
+                    <li
+                        class="message mine pending"
+                        data-client-id=message.client_id.clone()
+                        data-state=if message.retrying { "retrying" } else { "sending" }
+                    >
+                        <div class="bubble">
+                            <p class="message-body">{message.body}</p>
+                            <span class="message-time">
+                                {if message.retrying { "Not sent yet · retrying…" } else { "Sending…" }}
+                            </span>
+                        </div>
+                    </li>
                 </For>
             </ol>
         </div>

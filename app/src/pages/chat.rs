@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::components::{Avatar, ChatContext, ConnectionState, UserList, provide_hydrated};
+use crate::components::{Avatar, ChatContext, UserList, provide_hydrated};
 use crate::error::AppError;
 use crate::server_fns::auth::{LogOut, Viewer, current_viewer};
 
@@ -28,11 +28,7 @@ pub fn ChatPage() -> impl IntoView {
 #[component]
 fn ChatLayout(viewer: Viewer) -> impl IntoView {
     provide_hydrated();
-    let chat = ChatContext {
-        viewer: StoredValue::new(viewer.clone()),
-        live_messages: RwSignal::new(Vec::new()),
-        connection: RwSignal::new(ConnectionState::Connecting),
-    };
+    let chat = ChatContext::new(viewer.clone());
     provide_context(chat);
     let location = use_location();
     open_live_connection(chat, location.pathname);
@@ -58,9 +54,9 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
     }
 }
 
-/// Opens the notification socket for as long as the chat page is mounted.
-/// Whenever it (re)connects, the open conversation's newest page is merged in:
-/// whatever arrived while there was no socket shows up without a reload.
+/// Opens the event stream for as long as the chat page is mounted. Reconnects
+/// replay what was missed; when the stream cannot (first connection, resync),
+/// the open conversation's newest page is merged in instead.
 fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
@@ -70,7 +66,7 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
                 .strip_prefix("/chat/")
                 .map(str::to_owned)
         };
-        let catch_up = move || {
+        let reload = move || {
             let Some(other) = open_conversation() else {
                 return;
             };
@@ -84,7 +80,7 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
         let connection = crate::client::LiveConnection::open(
             chat.connection,
             move |message| chat.add_live_message(message, open_conversation().as_deref()),
-            catch_up,
+            reload,
         );
         let connection = StoredValue::new_local(Some(connection));
         on_cleanup(move || {
