@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
 
 /// Connects to `database_url` (`sqlite://…` or `mysql://…`) and runs pending
 /// migrations. For SQLite, creates the file's directory and turns on WAL so
@@ -35,8 +38,46 @@ pub async fn connect_and_migrate(
                 .busy_timeout(Duration::from_secs(5))
         });
     let db = Database::connect(options).await?;
-    Migrator::up(&db, None).await?;
+    migrate(&db).await?;
     Ok(db)
+}
+
+/// The MySQL named lock that lets one node at a time migrate.
+const MIGRATION_LOCK: &str = "chatapp_migrations";
+/// How long a starting node waits for another node's migrations.
+const MIGRATION_LOCK_WAIT_SECONDS: u32 = 300;
+
+/// Runs pending migrations. On MySQL/MariaDB, nodes starting together take
+/// turns under a named lock (held by one pinned connection), so two never
+/// apply the same migration at once; the later ones find nothing to do.
+/// SQLite serialises writers by itself.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::MySql {
+        return Migrator::up(db, None).await;
+    }
+    let lock = db.begin().await?;
+    let granted = lock
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::MySql,
+            "SELECT GET_LOCK(?, ?) AS granted",
+            [MIGRATION_LOCK.into(), MIGRATION_LOCK_WAIT_SECONDS.into()],
+        ))
+        .await?
+        .and_then(|row| row.try_get::<Option<i64>>("", "granted").ok().flatten());
+    if granted != Some(1) {
+        return Err(DbErr::Custom(format!(
+            "another node held the migration lock for {MIGRATION_LOCK_WAIT_SECONDS} s"
+        )));
+    }
+    let migrated = Migrator::up(db, None).await;
+    lock.execute_raw(Statement::from_sql_and_values(
+        DbBackend::MySql,
+        "DO RELEASE_LOCK(?)",
+        [MIGRATION_LOCK.into()],
+    ))
+    .await?;
+    lock.commit().await?;
+    migrated
 }
 
 /// The file path of a SQLite URL, or `None` for other databases and in-memory SQLite.

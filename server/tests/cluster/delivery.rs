@@ -148,3 +148,25 @@ async fn sessions_are_shared_and_log_out_reaches_every_node_within_a_second() {
         started.elapsed()
     );
 }
+
+/// Three nodes started at the same moment on an empty database: they take
+/// turns migrating (a MySQL named lock), and all come up.
+#[tokio::test]
+async fn nodes_started_together_migrate_once_and_all_come_up() {
+    let Some(database) = shared_mariadb_database().await else {
+        return;
+    };
+    let dir = scratch("together");
+    let Some(redis) = Redis::start(&dir).await else {
+        return;
+    };
+    let nodes: Vec<Node> = (1..=3)
+        .map(|index| Node::spawn(&dir, index, &database, &redis.url()))
+        .collect();
+    for (index, node) in (1..).zip(&nodes) {
+        node.until_ready(index).await;
+    }
+    let alice = User::register(&nodes[2].url(""), "alice").await;
+    let me = alice.get(&nodes[0].url("/api/v1/auth/me")).await.unwrap();
+    assert_eq!(me.status, StatusCode::OK);
+}

@@ -76,12 +76,20 @@ fn terminate(child: &mut Child) {
 pub struct Node {
     pub address: String,
     child: Child,
+    log: PathBuf,
 }
 
 impl Node {
     /// Starts a node on `127.0.0.<index>` and waits until it is ready and, if
     /// it has Redis, linked to the other nodes.
     pub async fn start(dir: &Path, index: u8, database_url: &str, redis_url: &str) -> Self {
+        let node = Self::spawn(dir, index, database_url, redis_url);
+        node.until_ready(index).await;
+        node
+    }
+
+    /// Starts a node without waiting for it.
+    pub fn spawn(dir: &Path, index: u8, database_url: &str, redis_url: &str) -> Self {
         let ip = format!("127.0.0.{index}");
         let address = format!("{ip}:{}", free_port(&ip));
         let log = dir.join(format!("node-{index}.log"));
@@ -96,11 +104,19 @@ impl Node {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let node = Self { address, child };
+        Self {
+            address,
+            child,
+            log,
+        }
+    }
+
+    /// Waits until the node is ready and, if it has Redis, linked to the others.
+    pub async fn until_ready(&self, index: u8) {
         let http = reqwest::Client::new();
-        let url = node.url("/readyz");
+        let url = self.url("/readyz");
         wait_for(
-            &format!("node {index} (log: {})", log.display()),
+            &format!("node {index} (log: {})", self.log.display()),
             Duration::from_mins(1),
             async || match http.get(&url).send().await {
                 Ok(response) => response
@@ -111,7 +127,6 @@ impl Node {
             },
         )
         .await;
-        node
     }
 
     pub fn url(&self, path: &str) -> String {
