@@ -114,21 +114,43 @@ mod server {
 
     use super::AppError;
 
-    /// Database errors: connection trouble is a 503 the client may retry; anything
-    /// else is a bug or corruption, logged here with its cause.
+    /// Database errors: trouble that passes (the database unreachable or
+    /// restarting, a lock conflict) is a 503 the client may retry; anything
+    /// else is a bug or corruption. Either way it is logged with its cause.
     impl From<DbErr> for AppError {
         fn from(error: DbErr) -> Self {
-            let unreachable = matches!(
-                error,
-                DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_))
-            );
-            if unreachable {
-                tracing::error!(%error, "database unreachable");
+            if is_transient(&error) {
+                tracing::error!(%error, "database unavailable");
                 Self::Unavailable
             } else {
                 tracing::error!(%error, "database error");
                 Self::Internal
             }
+        }
+    }
+
+    fn is_transient(error: &DbErr) -> bool {
+        use sea_orm::sqlx::Error as Sqlx;
+        let sqlx = match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_)) => return true,
+            DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+            | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => sqlx,
+            _ => return false,
+        };
+        match &**sqlx {
+            Sqlx::Io(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_) => true,
+            // Deadlock or serialisation failure (SQLSTATE 40001), lock wait
+            // timeout (MySQL HY000/1205), SQLite busy or locked (5, 6, 517).
+            Sqlx::Database(database) => {
+                let code = database.code().unwrap_or_default();
+                matches!(code.as_ref(), "40001" | "5" | "6" | "517")
+                    || database.message().contains("Lock wait timeout")
+            }
+            _ => false,
         }
     }
 

@@ -164,7 +164,17 @@ impl Outgoing {
                     Ok(SessionEnding::One(ended)) if watch.session_id.as_deref() == Some(&*ended) => {
                         return Stop::Close(close_frame(CLOSE_LOGGED_OUT, "logged out"));
                     }
-                    _ => Ok(()),
+                    Ok(SessionEnding::One(_)) => Ok(()),
+                    // Endings may have been missed: ask the database.
+                    Ok(SessionEnding::Unknown) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if session_gone(&stream.db, watch.session_id.as_deref()).await {
+                            return Stop::Close(close_frame(CLOSE_LOGGED_OUT, "logged out"));
+                        }
+                        Ok(())
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Stop::Close(close_frame(close_code::AWAY, "channel closed"));
+                    }
                 },
                 _ = pings.tick() => {
                     let silent_ms = elapsed_ms(self.started).saturating_sub(self.last_heard_ms.load(Ordering::Relaxed));
@@ -282,6 +292,18 @@ impl EventStream {
         self.last_seq = latest;
         Ok(())
     }
+}
+
+/// Whether the socket's session no longer exists in the database (an
+/// unreadable database is not proof of anything: keep the socket).
+async fn session_gone(db: &DatabaseConnection, session_id: Option<&str>) -> bool {
+    let Some(id) = session_id.and_then(|id| id.parse().ok()) else {
+        return false;
+    };
+    matches!(
+        app::domain::session_store::load_uncached(db, &id).await,
+        Ok(None)
+    )
 }
 
 /// The database is down: close with "try again later"; the client reconnects

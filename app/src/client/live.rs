@@ -100,10 +100,9 @@ impl LiveConnection {
         let on_open = {
             let this = self.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                let mut inner = this.inner.borrow_mut();
-                inner.attempts = 0;
-                inner.opened = true;
-                // Live only at `ready`, once the replay is in.
+                // Live (and the backoff reset) only at `ready`: a server that
+                // accepts and then closes (database down) keeps backing off.
+                this.inner.borrow_mut().opened = true;
             })
         };
         let on_message = {
@@ -187,7 +186,11 @@ impl LiveConnection {
                 });
             }
             Notification::Ready { seq } => {
-                self.inner.borrow_mut().last_seq = Some(seq);
+                {
+                    let mut inner = self.inner.borrow_mut();
+                    inner.last_seq = Some(seq);
+                    inner.attempts = 0;
+                }
                 self.state.set(ConnectionState::Live);
                 if last_seq.is_none() {
                     (self.on_reload)();

@@ -62,19 +62,23 @@ impl ChatContext {
     /// loads its newest page from the server anyway, so the tab's memory
     /// grows only with what it shows. A pending message it confirms is
     /// replaced by it.
+    ///
+    /// Fetches finish asynchronously, possibly after the chat page is gone:
+    /// then this does nothing (the `try_` accessors see disposed signals).
     pub fn add_live_message(&self, message: Message, open_with: Option<&str>) {
         if let Some(client_id) = &message.client_id
             && self
                 .pending
-                .with_untracked(|pending| pending.iter().any(|p| &p.client_id == client_id))
+                .try_with_untracked(|pending| pending.iter().any(|p| &p.client_id == client_id))
+                .unwrap_or(false)
         {
             self.pending
-                .update(|pending| pending.retain(|p| &p.client_id != client_id));
+                .try_update(|pending| pending.retain(|p| &p.client_id != client_id));
         }
         if !open_with.is_some_and(|other| message.involves(other)) {
             return;
         }
-        self.live_messages.update(|messages| {
+        self.live_messages.try_update(|messages| {
             if !messages.iter().any(|known| known.id == message.id) {
                 messages.push(message);
             }
@@ -102,15 +106,17 @@ impl ChatContext {
     /// message and says why.
     #[cfg(feature = "hydrate")]
     fn flush(self) {
-        if self.flushing.get_value() {
+        if self.flushing.try_get_value().unwrap_or(true) {
             return;
         }
         self.flushing.set_value(true);
         leptos::task::spawn_local(async move {
             let mut failures = 0_u32;
+            // Stops when the queue is empty, or the page that owns it is gone.
             while let Some(next) = self
                 .pending
-                .with_untracked(|pending| pending.first().cloned())
+                .try_with_untracked(|pending| pending.first().cloned())
+                .flatten()
             {
                 let new_message = crate::models::NewMessage {
                     recipient: next.recipient.clone(),
@@ -125,11 +131,11 @@ impl ChatContext {
                     }
                     Err(crate::client::SendFailure::Refused(error)) => {
                         self.forget(&next.client_id);
-                        self.send_error.set(Some(format!("Not sent: {error}")));
+                        self.send_error.try_set(Some(format!("Not sent: {error}")));
                     }
                     Err(crate::client::SendFailure::Retry) => {
                         failures += 1;
-                        self.pending.update(|pending| {
+                        self.pending.try_update(|pending| {
                             if let Some(first) =
                                 pending.iter_mut().find(|p| p.client_id == next.client_id)
                             {
@@ -140,14 +146,14 @@ impl ChatContext {
                     }
                 }
             }
-            self.flushing.set_value(false);
+            self.flushing.try_set_value(false);
         });
     }
 
     #[cfg(feature = "hydrate")]
     fn forget(&self, client_id: &str) {
         self.pending
-            .update(|pending| pending.retain(|p| p.client_id != client_id));
+            .try_update(|pending| pending.retain(|p| p.client_id != client_id));
     }
 }
 

@@ -38,7 +38,7 @@ pub async fn connect_and_migrate(
                 .busy_timeout(Duration::from_secs(5))
         });
     let db = Database::connect(options).await?;
-    migrate(&db).await?;
+    migrate(&db, database_url).await?;
     Ok(db)
 }
 
@@ -48,14 +48,21 @@ const MIGRATION_LOCK: &str = "chatapp_migrations";
 const MIGRATION_LOCK_WAIT_SECONDS: u32 = 300;
 
 /// Runs pending migrations. On MySQL/MariaDB, nodes starting together take
-/// turns under a named lock (held by one pinned connection), so two never
-/// apply the same migration at once; the later ones find nothing to do.
-/// SQLite serialises writers by itself.
-async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// turns under a named lock, so two never apply the same migration at once;
+/// the later ones find nothing to do. The lock is held on a connection of
+/// its own, so even a pool of one is free for the migrations. SQLite
+/// serialises writers by itself.
+async fn migrate(db: &DatabaseConnection, database_url: &str) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::MySql {
         return Migrator::up(db, None).await;
     }
-    let lock = db.begin().await?;
+    let mut options = ConnectOptions::new(database_url);
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let lock_connection = Database::connect(options).await?;
+    let lock = lock_connection.begin().await?;
     let granted = lock
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::MySql,
@@ -77,6 +84,7 @@ async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     ))
     .await?;
     lock.commit().await?;
+    lock_connection.close().await?;
     migrated
 }
 

@@ -24,10 +24,36 @@ const REPLAY_BATCH: u64 = 500;
 
 const MESSAGE: &str = "message";
 
+/// Locks the event streams of `user_ids` for the rest of the transaction,
+/// lowest id first. Call it first thing in any transaction that appends
+/// events: writers touching the same users then queue instead of
+/// deadlocking. (On MySQL, inserting a message first would take shared locks
+/// on both users' rows for the foreign keys, and two such transactions would
+/// each wait for the other to give its shared lock up.)
+pub(crate) async fn lock_streams(
+    txn: &impl ConnectionTrait,
+    user_ids: &[i64],
+) -> Result<(), DbErr> {
+    let mut user_ids = user_ids.to_vec();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    for user_id in user_ids {
+        // A no-op write: it takes the row lock (InnoDB) or the write lock (SQLite).
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::LastEventSeq,
+                Expr::col(user::Column::LastEventSeq).add(0),
+            )
+            .filter(user::Column::Id.eq(user_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Appends a `message` event to each user's stream, inside the caller's
-/// transaction. Sequence numbers are claimed by incrementing each user's
-/// counter row, lowest id first, so concurrent sends serialise per user and
-/// never deadlock against each other.
+/// transaction, which holds [`lock_streams`] for them. Sequence numbers are
+/// claimed by incrementing each user's counter row.
 pub(crate) async fn append_message(
     txn: &impl ConnectionTrait,
     message_id: i64,
@@ -63,6 +89,31 @@ pub(crate) async fn append_message(
         .exec_without_returning(txn)
         .await?;
     Ok(seqs
+        .into_iter()
+        .map(|(user_id, seq)| Delivery {
+            user_id,
+            notification: Notification::Message {
+                message: message_id.to_string(),
+                seq,
+            },
+        })
+        .collect())
+}
+
+/// The stored `message` events of `message_id`, to publish again.
+pub(crate) async fn message_deliveries(
+    db: &impl ConnectionTrait,
+    message_id: i64,
+) -> Result<Vec<Delivery>, DbErr> {
+    let rows: Vec<(i64, i64)> = event::Entity::find()
+        .select_only()
+        .columns([event::Column::UserId, event::Column::Seq])
+        .filter(event::Column::MessageId.eq(message_id))
+        .filter(event::Column::Kind.eq(MESSAGE))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
         .into_iter()
         .map(|(user_id, seq)| Delivery {
             user_id,

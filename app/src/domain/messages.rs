@@ -105,10 +105,11 @@ pub async fn send(
     if let Some(client_id) = &client_id
         && let Some(first) = find_sent_with_client_id(&state.db, sender.id, client_id).await?
     {
-        return replayed(first, recipient.id, body);
+        return replayed(state, first, recipient.id, body).await;
     }
 
     let txn = state.db.begin().await?;
+    events::lock_streams(&txn, &[sender.id, recipient.id]).await?;
     let inserted = message::ActiveModel {
         sender_id: Set(sender.id),
         recipient_id: Set(recipient.id),
@@ -131,7 +132,7 @@ pub async fn send(
             let first = find_sent_with_client_id(&state.db, sender.id, client_id)
                 .await?
                 .ok_or(AppError::Internal)?;
-            return replayed(first, recipient.id, body);
+            return replayed(state, first, recipient.id, body).await;
         }
         (Err(error), _) => return Err(error.into()),
     };
@@ -171,12 +172,19 @@ async fn find_sent_with_client_id(
 
 /// A retry must be the same message; reusing a client id for another is a bug
 /// in the client, and silently answering with the old message would hide it.
-fn replayed(
+///
+/// The first attempt's notifications are published again: if its node died
+/// between the commit and the publish, this is the only signal the other
+/// connections get (they drop it if they already had it).
+async fn replayed(
+    state: &AppState,
     (first, message): (message::Model, Message),
     recipient_id: i64,
     body: &str,
 ) -> Result<Sent, AppError> {
     if first.recipient_id == recipient_id && first.body == body {
+        let deliveries = events::message_deliveries(&state.db, first.id).await?;
+        state.channels.publish(deliveries);
         Ok(Sent {
             message,
             created: false,

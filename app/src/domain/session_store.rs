@@ -42,6 +42,10 @@ pub fn session_store(db: DatabaseConnection) -> (SessionStore, SessionCache) {
             .max_capacity(CACHED_SESSIONS)
             .time_to_live(CACHE_TTL)
             .build(),
+        ended: moka::future::Cache::builder()
+            .max_capacity(CACHED_SESSIONS)
+            .time_to_live(CACHE_TTL)
+            .build(),
     };
     (
         CachingSessionStore::new(cache.clone(), DbSessionStore { db }),
@@ -53,6 +57,10 @@ pub fn session_store(db: DatabaseConnection) -> (SessionStore, SessionCache) {
 #[derive(Debug, Clone)]
 pub struct SessionCache {
     cache: moka::future::Cache<Id, Record>,
+    /// Sessions known to have ended, for as long as a cached copy could
+    /// live: a request that read the row just before the log-out committed
+    /// must not put it back in the cache afterwards.
+    ended: moka::future::Cache<Id, ()>,
 }
 
 impl SessionCache {
@@ -61,10 +69,17 @@ impl SessionCache {
         match ending {
             SessionEnding::One(id) => {
                 if let Ok(id) = id.parse::<Id>() {
+                    self.ended.insert(id, ()).await;
                     self.cache.invalidate(&id).await;
                 }
             }
             SessionEnding::Unknown => self.cache.invalidate_all(),
+        }
+    }
+
+    async fn remember(&self, record: &Record) {
+        if !self.ended.contains_key(&record.id) {
+            self.cache.insert(record.id, record.clone()).await;
         }
     }
 }
@@ -73,12 +88,12 @@ impl SessionCache {
 impl tower_sessions::SessionStore for SessionCache {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // The database store behind decides the final id; this only caches.
-        self.cache.insert(record.id, record.clone()).await;
+        self.remember(record).await;
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.cache.insert(record.id, record.clone()).await;
+        self.remember(record).await;
         Ok(())
     }
 

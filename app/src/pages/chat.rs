@@ -60,9 +60,10 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
 fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
+        // `try_`: fetches may finish after the page is gone.
         let open_conversation = move || {
             pathname
-                .get_untracked()
+                .try_get_untracked()?
                 .strip_prefix("/chat/")
                 .map(str::to_owned)
         };

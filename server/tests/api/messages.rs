@@ -331,7 +331,7 @@ async fn racing_retries_create_exactly_one_message(app: TestApp) {
         "body": "sent from a flaky network",
         "client_id": "0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e",
     });
-    let attempts: Vec<_> = (0..8)
+    let attempts: Vec<_> = (0..16)
         .map(|_| {
             let mut alice = alice.clone();
             let message = message.clone();

@@ -49,8 +49,15 @@ struct Envelope {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Body {
-    Deliveries { deliveries: Vec<Delivery> },
-    SessionEnded { session_id: String },
+    Deliveries {
+        deliveries: Vec<Delivery>,
+    },
+    SessionEnded {
+        session_id: String,
+    },
+    /// The sender may have failed to publish something: every node's
+    /// connections should replay from the database.
+    CatchUp,
 }
 
 /// Redis pub/sub between nodes; see the module docs.
@@ -59,6 +66,8 @@ pub struct RedisChannelLayer {
     node: String,
     outbox: mpsc::Sender<String>,
     connected: Arc<AtomicBool>,
+    /// Set when the outbox was full and a signal was dropped.
+    dropped: Arc<AtomicBool>,
 }
 
 impl RedisChannelLayer {
@@ -73,12 +82,17 @@ impl RedisChannelLayer {
         let local = Arc::new(InProcessChannelLayer::new());
         let node = uuid::Uuid::new_v4().simple().to_string();
         let connected = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicBool::new(false));
         let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
 
         tokio::spawn(run_publisher(
             client.clone(),
             config,
             queued,
+            Publisher {
+                node: node.clone(),
+                dropped: Arc::clone(&dropped),
+            },
             shutdown.clone(),
         ));
         tokio::spawn(run_subscriber(
@@ -93,27 +107,36 @@ impl RedisChannelLayer {
             node,
             outbox,
             connected,
+            dropped,
         })
     }
 
     fn send(&self, body: Body) {
-        let envelope = Envelope {
-            node: self.node.clone(),
-            body,
+        let Some(payload) = encode(&self.node, body) else {
+            return;
         };
-        let payload = match serde_json::to_string(&envelope) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::error!(%error, "cannot encode a cluster message");
-                return;
-            }
-        };
-        if self.outbox.try_send(payload).is_err() {
+        if self.outbox.try_send(payload).is_err() && !self.dropped.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                "Redis outbox full: dropping a cross-node signal (clients replay it on reconnect)"
+                "Redis outbox full: dropping cross-node signals; other nodes catch up once it drains"
             );
         }
     }
+}
+
+fn encode(node: &str, body: Body) -> Option<String> {
+    let envelope = Envelope {
+        node: node.to_owned(),
+        body,
+    };
+    serde_json::to_string(&envelope)
+        .inspect_err(|error| tracing::error!(%error, "cannot encode a cluster message"))
+        .ok()
+}
+
+/// What the publisher needs to tell other nodes it may have missed something.
+struct Publisher {
+    node: String,
+    dropped: Arc<AtomicBool>,
 }
 
 impl ChannelLayer for RedisChannelLayer {
@@ -147,15 +170,19 @@ impl ChannelLayer for RedisChannelLayer {
 }
 
 /// Publishes queued messages in order; on failure, reconnects with backoff and
-/// publishes the same message again.
+/// publishes the same message again. After any failure or dropped signal it
+/// also publishes a catch-up request, since a node that stayed subscribed
+/// throughout would otherwise never replay what this one failed to send.
 async fn run_publisher(
     client: redis::Client,
     config: redis::AsyncConnectionConfig,
     mut queued: mpsc::Receiver<String>,
+    publisher: Publisher,
     shutdown: CancellationToken,
 ) {
     let mut connection: Option<redis::aio::MultiplexedConnection> = None;
     let mut failures = 0;
+    let mut owe_catch_up = false;
     loop {
         let payload = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -181,11 +208,19 @@ async fn run_publisher(
             match result {
                 Ok(()) => {
                     failures = 0;
+                    owe_catch_up |= publisher.dropped.swap(false, Ordering::Relaxed);
+                    if owe_catch_up
+                        && let (Some(live), Some(catch_up)) =
+                            (&mut connection, encode(&publisher.node, Body::CatchUp))
+                    {
+                        owe_catch_up = live.publish::<_, _, ()>(CHANNEL, catch_up).await.is_err();
+                    }
                     break;
                 }
                 Err(error) => {
                     connection = None;
                     failures += 1;
+                    owe_catch_up = true;
                     if failures == 1 {
                         tracing::warn!(%error, "cannot publish to Redis; retrying");
                     }
@@ -292,6 +327,7 @@ fn receive(local: &InProcessChannelLayer, node: &str, message: &redis::Msg) {
         Body::SessionEnded { session_id } => {
             local.announce(SessionEnding::One(session_id.into()));
         }
+        Body::CatchUp => local.request_catch_up(),
     }
 }
 
