@@ -50,7 +50,17 @@ start_redis() {
   echo "Redis did not start; see $dir/redis.log" >&2; exit 1
 }
 
-stop_pidfile() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
+# Stops the process in a pid file and waits (up to 30 s) until it is gone, so
+# a following `start` never mistakes a server that is shutting down for one
+# that answers.
+stop_pidfile() {
+  [ -f "$1" ] || return 0
+  local pid
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  echo "process $pid (from $1) did not stop" >&2
+}
 
 case ${1:-start} in
   start)
