@@ -32,6 +32,8 @@ export DATABASE_URL="sqlite://target/e2e/chat.db?mode=rwc"
 export LEPTOS_SITE_ADDR=127.0.0.1:3100
 export RUST_LOG=${RUST_LOG:-warn,server=info}
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# Password-reset e-mail goes to files here; the browser test reads them.
+export MAIL_OUTBOX_DIR=target/e2e/outbox
 # The suite's main server runs on SQLite; its two-node test starts two more
 # nodes of the same build on a fresh MariaDB database and the test Redis.
 mariadb --protocol=tcp -h127.0.0.1 -P"${TEST_MARIADB_PORT:-3307}" -uroot -e \

@@ -5,7 +5,10 @@ mod live;
 mod rest;
 
 pub use live::LiveConnection;
-pub use rest::{SendFailure, fetch_message, post_message};
+pub use rest::{
+    SendFailure, delete_message, edit_message, fetch_message, fetch_presence, mark_read,
+    post_message,
+};
 
 const FIRST_RETRY_MS: f64 = 500.0;
 const MAX_RETRY_MS: f64 = 15_000.0;

@@ -9,6 +9,7 @@
 
 pub mod components;
 pub mod error;
+pub mod inbox;
 pub mod models;
 pub mod pages;
 pub mod server_fns;
@@ -72,6 +73,9 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/register") view=pages::RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=pages::ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=pages::ResetPasswordPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -10,6 +10,34 @@ pub struct CurrentUser {
     pub username: String,
 }
 
+/// The settings page: what a user can change about their own account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSettings {
+    pub username: String,
+    pub email: Option<String>,
+    /// Whether others see "Seen" when this user reads their messages.
+    pub send_read_receipts: bool,
+}
+
+/// `PATCH /api/v1/auth/settings`: only the fields given change; an empty
+/// `email` removes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChanges {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub send_read_receipts: Option<bool>,
+}
+
+/// Whether someone is around. Ordered: offline < away < online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Offline,
+    Away,
+    Online,
+}
+
 /// Another user, as listed in the user picker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
@@ -28,6 +56,12 @@ pub struct Message {
     /// match a pending message with the stored one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When the sender last edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Deleted by its sender: a tombstone, with an empty body.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 impl Message {
@@ -58,6 +92,57 @@ pub struct NewMessage {
     pub client_id: Option<String>,
 }
 
+/// The newest message of a conversation, as the conversation list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePreview {
+    pub id: i64,
+    /// The sender's username.
+    pub user: String,
+    /// The start of the body (empty when deleted).
+    pub body: String,
+    pub timestamp: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// One of the caller's conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The other person's username.
+    pub with: String,
+    pub last_message: MessagePreview,
+    /// Messages from the other person after `last_read_id` (not deleted).
+    pub unread: u64,
+    /// The caller's read pointer: the last message id they have read.
+    pub last_read_id: i64,
+    /// The other person's read pointer, when they send read receipts: the
+    /// caller's messages up to it have been seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_up_to: Option<i64>,
+}
+
+/// A page of conversations, and the event `seq` it is a snapshot at: apply
+/// only stream events after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<Conversation>,
+    pub seq: i64,
+}
+
+/// How many characters of a body the conversation list shows.
+pub const PREVIEW_CHARS: usize = 100;
+
+/// The start of a body, cut at a character boundary.
+pub fn preview(body: &str) -> String {
+    match body.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &body[..cut]),
+        None => body.to_owned(),
+    }
+}
+
 /// A frame pushed over the WebSocket, e.g.
 /// `{"type": "message", "message": "<id>", "seq": 7}`.
 ///
@@ -68,8 +153,47 @@ pub struct NewMessage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Notification {
     /// A new message the receiver sent or received; the id is a string, as the
-    /// original sent it.
-    Message { message: String, seq: i64 },
+    /// original sent it. `with` names the other person and `unread` is the
+    /// receiver's unread count in that conversation afterwards.
+    Message {
+        message: String,
+        seq: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unread: Option<u64>,
+    },
+    /// The receiver read their conversation with `with` up to `last_read_id`
+    /// (in some tab, on some node); `unread` is what is left.
+    Read {
+        with: String,
+        last_read_id: i64,
+        unread: u64,
+        seq: i64,
+    },
+    /// `by` has seen the receiver's messages up to `last_read_id`.
+    Receipt {
+        by: String,
+        last_read_id: i64,
+        seq: i64,
+    },
+    /// A message in the conversation with `with` was edited: fetch it again.
+    Edited {
+        message: String,
+        with: String,
+        seq: i64,
+    },
+    /// A message in the conversation with `with` was deleted; `unread` is the
+    /// receiver's count there afterwards.
+    Deleted {
+        message: String,
+        with: String,
+        unread: u64,
+        seq: i64,
+    },
+    /// `from` is typing a message to the receiver. Ephemeral: not stored,
+    /// no `seq`, never replayed; shown for a few seconds.
+    Typing { from: String },
     /// Replay is over: the client is up to date at `seq`; live events follow.
     Ready { seq: i64 },
     /// Too much was missed to replay: reload what is on screen, then carry on
@@ -78,10 +202,53 @@ pub enum Notification {
 }
 
 impl Notification {
-    /// The stream position this frame brings the client to.
+    /// Whether this is a passing signal outside the numbered stream.
+    pub fn is_ephemeral(&self) -> bool {
+        matches!(self, Self::Typing { .. })
+    }
+
+    /// The stream position this frame brings the client to (0 for
+    /// ephemeral frames, which are not in the stream).
     pub fn seq(&self) -> i64 {
         match self {
-            Self::Message { seq, .. } | Self::Ready { seq } | Self::Resync { seq } => *seq,
+            Self::Typing { .. } => 0,
+            Self::Message { seq, .. }
+            | Self::Read { seq, .. }
+            | Self::Receipt { seq, .. }
+            | Self::Edited { seq, .. }
+            | Self::Deleted { seq, .. }
+            | Self::Ready { seq }
+            | Self::Resync { seq } => *seq,
+        }
+    }
+
+    /// The same event at stream position `seq`.
+    #[must_use]
+    pub fn at(mut self, new_seq: i64) -> Self {
+        match &mut self {
+            Self::Typing { .. } => {}
+            Self::Message { seq, .. }
+            | Self::Read { seq, .. }
+            | Self::Receipt { seq, .. }
+            | Self::Edited { seq, .. }
+            | Self::Deleted { seq, .. }
+            | Self::Ready { seq }
+            | Self::Resync { seq } => *seq = new_seq,
+        }
+        self
+    }
+
+    /// The type name stored in `events.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Message { .. } => "message",
+            Self::Read { .. } => "read",
+            Self::Receipt { .. } => "receipt",
+            Self::Edited { .. } => "edited",
+            Self::Deleted { .. } => "deleted",
+            Self::Typing { .. } => "typing",
+            Self::Ready { .. } => "ready",
+            Self::Resync { .. } => "resync",
         }
     }
 }
@@ -105,6 +272,8 @@ mod tests {
             timestamp: chrono::DateTime::UNIX_EPOCH,
             body: "hi".into(),
             client_id: None,
+            edited_at: None,
+            deleted: false,
         };
         assert!(message.involves("alice"));
         assert!(message.involves("BOB"));
@@ -121,6 +290,8 @@ mod wire_tests {
         let frame = Notification::Message {
             message: "42".into(),
             seq: 7,
+            with: None,
+            unread: None,
         };
         assert_eq!(
             serde_json::to_value(&frame).unwrap(),

@@ -1,9 +1,9 @@
 import { expect, test, type Page, type WebSocketRoute } from "@playwright/test";
-import { registerInNewContext, uniqueName, waitForHydration, watchForPageErrors } from "./helpers";
+import { personLink, registerInNewContext, uniqueName, waitForHydration, watchForPageErrors } from "./helpers";
 
 async function openConversation(page: Page, username: string): Promise<void> {
   await page.getByPlaceholder("Search people").fill(username);
-  await page.getByRole("link", { name: username }).click();
+  await personLink(page, username).click();
   await expect(page).toHaveURL(new RegExp(`/chat/${username}$`));
   await expect(page.locator(".conversation-header h2")).toHaveText(username);
   await expect(page.locator(".composer textarea")).toBeVisible();
@@ -114,9 +114,9 @@ test("keyboard only: find a person, open the conversation, send", async ({ brows
   const gina = await registerInNewContext(browser, ginaName);
   await gina.getByPlaceholder("Search people").focus();
   await gina.keyboard.type(hankName);
-  await expect(gina.getByRole("link", { name: hankName })).toBeVisible();
+  await expect(personLink(gina, hankName)).toBeVisible();
   await gina.keyboard.press("Tab");
-  await expect(gina.getByRole("link", { name: hankName })).toBeFocused();
+  await expect(personLink(gina, hankName)).toBeFocused();
   await gina.keyboard.press("Enter");
   await expect(gina.locator(".conversation-header h2")).toHaveText(hankName);
   // The composer takes focus when a conversation opens.

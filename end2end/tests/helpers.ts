@@ -1,4 +1,4 @@
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, type Browser, type Locator, type Page } from "@playwright/test";
 
 let counter = 0;
 
@@ -34,4 +34,9 @@ export async function registerInNewContext(browser: Browser, username: string): 
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator(".me-name")).toHaveText(username);
   return page;
+}
+
+/** A person's link in the People list (the conversation list links to them too). */
+export function personLink(page: Page, username: string): Locator {
+  return page.getByRole("navigation", { name: "People" }).getByRole("link", { name: username, exact: true });
 }

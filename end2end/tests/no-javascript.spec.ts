@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { PASSWORD, uniqueName } from "./helpers";
+import { PASSWORD, personLink, uniqueName } from "./helpers";
 
 // The server renders every page in full, so reading works before the WASM
 // loads, or without it: log in, see people, read a conversation.
@@ -24,7 +24,7 @@ test("without JavaScript: log in, see people and read history", async ({ page, p
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator(".me-name")).toHaveText(maxName);
 
-  await page.getByRole("link", { name: lenaName }).click();
+  await personLink(page, lenaName).click();
   await expect(page).toHaveURL(new RegExp(`/chat/${lenaName}$`));
   await expect(page.locator(".messages .message-body")).toHaveText(["Readable without JavaScript"]);
   await api.dispose();

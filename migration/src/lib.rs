@@ -9,6 +9,8 @@ mod m20261128_000001_create_users;
 mod m20261128_000002_create_messages;
 mod m20261128_000003_create_sessions;
 mod m20261128_000004_create_events;
+mod m20261128_000005_create_conversations;
+mod m20261128_000006_create_password_resets;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_messages::Migration),
             Box::new(m20261128_000003_create_sessions::Migration),
             Box::new(m20261128_000004_create_events::Migration),
+            Box::new(m20261128_000005_create_conversations::Migration),
+            Box::new(m20261128_000006_create_password_resets::Migration),
         ]
     }
 }

@@ -48,4 +48,6 @@ pub(crate) enum Users {
     CreatedAt,
     LastLoginAt,
     LastEventSeq,
+    SendReadReceipts,
+    SessionEpoch,
 }

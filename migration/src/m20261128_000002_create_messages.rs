@@ -98,4 +98,6 @@ pub(crate) enum Messages {
     CreatedAt,
     Body,
     ClientId,
+    EditedAt,
+    DeletedAt,
 }

@@ -2,7 +2,7 @@
 //! start-up. `.env.sample` lists every setting with its default.
 
 use app::domain::Settings;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -23,6 +23,12 @@ pub struct Config {
     /// one process, notifications in memory.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// Seconds a node's presence entries live in Redis without a refresh:
+    /// how long a dead node's users still look online.
+    #[arg(long, env = "PRESENCE_TTL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub presence_ttl_seconds: u64,
 
     /// Database connections per server process.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
@@ -58,6 +64,29 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub replay_limit: u64,
 
+    /// The address users reach ChatApp at (`https://chat.example.org`), for
+    /// links in e-mail. Default: `http://` and the listening address.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Send e-mail by SMTP: `smtp://user:pass@host:587` (STARTTLS),
+    /// `smtps://…:465`, or `smtp://localhost:25?tls=none` for a local relay.
+    /// Unset: e-mail goes to files in `MAIL_OUTBOX_DIR` and to the log.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of ChatApp's e-mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "ChatApp <chatapp@localhost>")]
+    pub mail_from: String,
+
+    /// Where e-mail goes without `SMTP_URL`: one `.eml` file per message.
+    #[arg(long, env = "MAIL_OUTBOX_DIR", default_value = "data/outbox")]
+    pub mail_outbox_dir: std::path::PathBuf,
+
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -77,6 +106,39 @@ impl Config {
             session_days: self.session_days,
             ws_ping_interval: std::time::Duration::from_secs(self.ws_ping_seconds),
             replay_limit: self.replay_limit,
+            public_url: self.public_url.clone().unwrap_or_default(),
         }
     }
+}
+
+/// Commands besides serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Manage accounts (the original's `createsuperuser` and admin site).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `server user …`. Passwords are read from standard input (one line), or
+/// asked for without echo on a terminal, never from the command line.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create an account.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Make it an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List every account.
+    List,
+    /// Set a new password; the user's sessions end everywhere.
+    SetPassword { username: String },
+    /// Deactivate: no log-in, sessions end, hidden from search; the people
+    /// they wrote to still read their messages.
+    Deactivate { username: String },
+    /// Make an administrator.
+    MakeAdmin { username: String },
 }

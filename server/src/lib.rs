@@ -5,6 +5,7 @@
 //!   static assets, behind sessions, a cross-site check, compression and logs.
 //! - [`serve`] runs it until SIGTERM/Ctrl-C, then shuts down gracefully.
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod security;
@@ -17,6 +18,8 @@ use std::time::Duration;
 use app::domain::auth::Backend;
 use app::domain::channel_layer::redis::RedisChannelLayer;
 use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatus};
+use app::domain::mail::Mailer;
+use app::domain::presence::Presence;
 use app::domain::{AppState, db, session_store};
 use app::error::AppError;
 use app::{App, shell};
@@ -58,10 +61,29 @@ pub async fn build_state(
         Some(url) => Arc::new(RedisChannelLayer::start(url, &shutdown)?),
         None => Arc::new(InProcessChannelLayer::new()),
     };
+    let mut settings = config.settings();
+    if settings.public_url.is_empty() {
+        settings.public_url = format!("http://{}", leptos_options.site_addr);
+    }
+    let presence = match &config.redis_url {
+        Some(url) => Presence::redis(
+            url,
+            Duration::from_secs(config.presence_ttl_seconds),
+            &shutdown,
+        )?,
+        None => Presence::in_process(),
+    };
+    let mailer = Mailer::new(
+        config.smtp_url.as_deref(),
+        &config.mail_outbox_dir,
+        &config.mail_from,
+    )?;
     Ok(assemble_state(
         db,
-        config.settings(),
+        settings,
         channels,
+        presence,
+        mailer,
         leptos_options,
         shutdown,
     ))
@@ -73,6 +95,8 @@ pub fn assemble_state(
     db: sea_orm::DatabaseConnection,
     settings: app::domain::Settings,
     channels: Arc<dyn ChannelLayer>,
+    presence: Arc<Presence>,
+    mailer: Mailer,
     leptos_options: LeptosOptions,
     shutdown: CancellationToken,
 ) -> AppState {
@@ -85,6 +109,8 @@ pub fn assemble_state(
         leptos_options,
         sessions,
         login_throttle: Arc::default(),
+        mailer: Arc::new(mailer),
+        presence,
         db,
         settings: Arc::new(settings),
         channels,

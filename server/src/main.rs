@@ -1,20 +1,33 @@
-//! The `server` binary: reads the configuration, connects to the database,
-//! serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+//! The `server` binary: without a command, reads the configuration, connects
+//! to the database, serves until SIGTERM or Ctrl-C, then shuts down
+//! gracefully. `server user …` administers accounts.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::Config;
+use server::config::{Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let mut config = Config::parse();
     server::telemetry::init(&config.log);
-    match server::serve(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
+    match config.command.take() {
+        Some(Command::User(command)) => match server::admin::run(&config, command).await {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(problem) => {
+                eprintln!("{problem}");
+                ExitCode::FAILURE
+            }
+        },
+        None => match server::serve(config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!("{error}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

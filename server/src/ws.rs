@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use app::domain::AppState;
 use app::domain::auth::AuthSession;
 use app::domain::channel_layer::{Next, SessionEnding, Subscription};
-use app::domain::events;
+use app::domain::{events, typing};
 use app::error::AppError;
 use app::models::Notification;
 use axum::extract::State;
@@ -82,7 +82,27 @@ pub async fn notifications(
         ping_interval: state.settings.ws_ping_interval,
     };
     let since = position.since;
-    Ok(upgrade.on_upgrade(move |socket| serve_socket(socket, stream, since, watch)))
+    let peer = Peer { state, user };
+    Ok(upgrade.on_upgrade(move |socket| serve_socket(socket, stream, since, watch, peer)))
+}
+
+/// Who is on the other end, for what they send (typing signals).
+struct Peer {
+    state: AppState,
+    user: app::domain::auth::SessionUser,
+}
+
+/// What a client may send: `{"type": "typing", "to": "bob"}`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Typing {
+        to: String,
+    },
+    /// The tab was hidden (`away`) or shown again (`online`).
+    Presence {
+        status: app::models::PresenceStatus,
+    },
 }
 
 /// What ends a socket besides the client: log-out, shutdown, silence.
@@ -95,17 +115,46 @@ struct Watch {
 
 /// Runs one socket: a send task streams events and pings, a receive task
 /// watches for pongs and the close. When either ends, both do.
-async fn serve_socket(socket: WebSocket, stream: EventStream, since: Option<i64>, watch: Watch) {
+async fn serve_socket(
+    socket: WebSocket,
+    stream: EventStream,
+    since: Option<i64>,
+    watch: Watch,
+    peer: Peer,
+) {
     let started = Instant::now();
     let last_heard_ms = Arc::new(AtomicU64::new(0));
     let (sender, mut receiver) = socket.split();
 
     let heard = Arc::clone(&last_heard_ms);
     let mut receive_task = tokio::spawn(async move {
+        // Online while this task runs; dropping it when the socket ends.
+        let mut presence = peer.state.presence.connect(peer.user.id).await;
+        let mut last_typing: Option<Instant> = None;
         while let Some(Ok(frame)) = receiver.next().await {
             heard.store(elapsed_ms(started), Ordering::Relaxed);
-            if matches!(frame, Message::Close(_)) {
-                break;
+            match frame {
+                Message::Close(_) => break,
+                Message::Text(text) => {
+                    // Unknown or malformed frames are ignored: newer clients
+                    // may send more than this server understands.
+                    match serde_json::from_str(&text) {
+                        Ok(ClientFrame::Typing { to }) => {
+                            if last_typing.is_some_and(|at| at.elapsed() < typing::MIN_INTERVAL) {
+                                continue;
+                            }
+                            last_typing = Some(Instant::now());
+                            typing::notify(&peer.state, &peer.user, &to).await;
+                        }
+                        Ok(ClientFrame::Presence { status }) => {
+                            presence
+                                .set_away(status == app::models::PresenceStatus::Away)
+                                .await;
+                        }
+                        Err(_) => {}
+                    }
+                }
+                _ => {}
             }
         }
     });
@@ -248,6 +297,10 @@ impl EventStream {
         out: &mut Outgoing,
         notification: &Notification,
     ) -> Result<(), Stop> {
+        // Passing signals (typing) are outside the numbered stream.
+        if notification.is_ephemeral() {
+            return out.send_event(notification).await;
+        }
         let seq = notification.seq();
         if seq <= self.last_seq {
             Ok(())

@@ -15,7 +15,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::components::ConnectionState;
-use crate::models::{Message, Notification};
+use crate::models::Notification;
 
 /// The server closes a logged-out session's sockets with this code.
 const CLOSE_LOGGED_OUT: u16 = 4401;
@@ -37,20 +37,20 @@ struct Inner {
 #[derive(Clone)]
 pub struct LiveConnection {
     inner: Rc<RefCell<Inner>>,
-    on_message: Rc<dyn Fn(Message)>,
+    on_event: Rc<dyn Fn(Notification)>,
     on_reload: Rc<dyn Fn()>,
     state: RwSignal<ConnectionState>,
 }
 
 impl LiveConnection {
-    /// Connects and keeps connecting. `on_message` gets each new message once
-    /// fetched. `on_reload` runs when the stream cannot say what was missed:
+    /// Connects and keeps connecting. `on_event` gets each stream event
+    /// (message, read, receipt, edit, delete) once, in order. `on_reload` runs when the stream cannot say what was missed:
     /// on the first connection (between the server rendering the page and the
     /// socket opening) and when the server asks for a resync; the UI then
     /// reloads what it shows. Reconnections replay instead.
     pub fn open(
         state: RwSignal<ConnectionState>,
-        on_message: impl Fn(Message) + 'static,
+        on_event: impl Fn(Notification) + 'static,
         on_reload: impl Fn() + 'static,
     ) -> Self {
         let connection = Self {
@@ -62,7 +62,7 @@ impl LiveConnection {
                 closed_by_us: false,
                 last_seq: None,
             })),
-            on_message: Rc::new(on_message),
+            on_event: Rc::new(on_event),
             on_reload: Rc::new(on_reload),
             state,
         };
@@ -82,6 +82,16 @@ impl LiveConnection {
             let _ = socket.close();
         }
         inner.handlers.clear();
+    }
+
+    /// Sends a frame to the server if the socket is open (typing signals are
+    /// worthless later, so nothing is queued).
+    pub fn send(&self, text: &str) {
+        if let Some(socket) = &self.inner.borrow().socket
+            && socket.ready_state() == WebSocket::OPEN
+        {
+            let _ = socket.send_with_str(text);
+        }
     }
 
     fn connect(&self) {
@@ -165,26 +175,6 @@ impl LiveConnection {
     fn apply(&self, notification: Notification) {
         let last_seq = self.inner.borrow().last_seq;
         match notification {
-            Notification::Message { message, seq } => {
-                if last_seq.is_some_and(|last| seq <= last) {
-                    return;
-                }
-                self.inner.borrow_mut().last_seq = Some(seq);
-                let Ok(id) = message.parse::<i64>() else {
-                    return;
-                };
-                let deliver = Rc::clone(&self.on_message);
-                let reload = Rc::clone(&self.on_reload);
-                leptos::task::spawn_local(async move {
-                    match super::fetch_message(id).await {
-                        Ok(message) => deliver(message),
-                        // Deleted meanwhile, or not visible: nothing to show.
-                        Err(crate::error::AppError::NotFound) => {}
-                        // Could not fetch it: reload rather than leave a hole.
-                        Err(_) => reload(),
-                    }
-                });
-            }
             Notification::Ready { seq } => {
                 {
                     let mut inner = self.inner.borrow_mut();
@@ -199,6 +189,16 @@ impl LiveConnection {
             Notification::Resync { seq } => {
                 self.inner.borrow_mut().last_seq = Some(seq);
                 (self.on_reload)();
+            }
+            // Passing signals (typing) are outside the numbered stream.
+            event if event.is_ephemeral() => (self.on_event)(event),
+            event => {
+                let seq = event.seq();
+                if last_seq.is_some_and(|last| seq <= last) {
+                    return;
+                }
+                self.inner.borrow_mut().last_seq = Some(seq);
+                (self.on_event)(event);
             }
         }
     }

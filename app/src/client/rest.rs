@@ -37,6 +37,63 @@ pub async fn post_message(new_message: &NewMessage) -> Result<Message, SendFailu
     decode(response).await.map_err(SendFailure::Refused)
 }
 
+/// `POST /api/v1/conversation/{with}/read` `{last_read_id}`. Best effort:
+/// the `read` event updates every tab when it lands.
+pub async fn mark_read(with: &str, last_read_id: i64) -> Result<(), AppError> {
+    let response = Request::post(&format!("/api/v1/conversation/{with}/read"))
+        .json(&serde_json::json!({ "last_read_id": last_read_id }))
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    expect_success(response).await
+}
+
+/// `PATCH /api/v1/message/{id}/` `{body}`.
+pub async fn edit_message(id: i64, body: &str) -> Result<Message, AppError> {
+    let response = Request::patch(&format!("/api/v1/message/{id}/"))
+        .json(&serde_json::json!({ "body": body }))
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(response).await
+}
+
+/// `DELETE /api/v1/message/{id}/`.
+pub async fn delete_message(id: i64) -> Result<(), AppError> {
+    let response = Request::delete(&format!("/api/v1/message/{id}/"))
+        .send()
+        .await
+        .map_err(network_error)?;
+    expect_success(response).await
+}
+
+/// `GET /api/v1/presence/?users=…`.
+pub async fn fetch_presence(
+    users: &[String],
+) -> Result<std::collections::HashMap<String, crate::models::PresenceStatus>, AppError> {
+    let response = Request::get("/api/v1/presence/")
+        .query([("users", users.join(","))])
+        .send()
+        .await
+        .map_err(network_error)?;
+    if !response.ok() {
+        return Err(AppError::BadRequest(format!(
+            "The server answered {}.",
+            response.status()
+        )));
+    }
+    response.json().await.map_err(network_error)
+}
+
+async fn expect_success(response: Response) -> Result<(), AppError> {
+    if response.ok() {
+        return Ok(());
+    }
+    decode(response).await.map(|_| ())
+}
+
 #[derive(serde::Deserialize)]
 struct ErrorBody {
     detail: String,
@@ -52,6 +109,7 @@ async fn decode(response: Response) -> Result<Message, AppError> {
     let body: Option<ErrorBody> = response.json().await.ok();
     Err(match (status, body) {
         (401, _) => AppError::Unauthorized,
+        (403, Some(body)) => AppError::Forbidden(body.detail),
         (404, _) => AppError::NotFound,
         (
             400 | 409,

@@ -15,3 +15,17 @@ pub fn Avatar(#[prop(into)] name: String) -> impl IntoView {
         </span>
     }
 }
+
+/// A dot for someone's presence: online, away or offline.
+#[component]
+pub fn PresenceDot(#[prop(into)] who: Signal<String>) -> impl IntoView {
+    let chat = super::ChatContext::use_context();
+    let status = move || match chat.presence_of(&who.get()) {
+        crate::models::PresenceStatus::Online => "online",
+        crate::models::PresenceStatus::Away => "away",
+        crate::models::PresenceStatus::Offline => "offline",
+    };
+    view! {
+        <span class="presence-dot" data-status=status title=status aria-label=status role="img"></span>
+    }
+}

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::models::Message;
+use crate::inbox::Inbox;
+use crate::models::{ConversationPage, Message, Notification};
 use crate::server_fns::auth::Viewer;
 
 /// How the live notification connection is doing.
@@ -39,17 +40,48 @@ pub struct ChatContext {
     pub send_error: RwSignal<Option<String>>,
     /// Whether the outbox is being worked through.
     pub flushing: StoredValue<bool>,
+    /// The conversation list with unread counts, kept current by the stream.
+    pub inbox: RwSignal<Inbox>,
+    /// The latest events and the messages they named, replayed onto a fresh
+    /// snapshot: one may land while the snapshot is on its way.
+    recent: StoredValue<(Vec<Notification>, Vec<Message>)>,
+    /// Who is typing to the viewer now (lower-case username → signal token).
+    pub typing: RwSignal<std::collections::HashMap<String, u32>>,
+    /// A typing signal to send: (to, counter), watched by the live connection.
+    pub typing_out: RwSignal<Option<(String, u32)>>,
+    /// When the last typing signal went out (browser milliseconds).
+    typing_sent_at: StoredValue<f64>,
+    /// Who is online or away (lower-case username), refreshed while shown.
+    pub presence: RwSignal<std::collections::HashMap<String, crate::models::PresenceStatus>>,
 }
+
+/// How long "… is typing" stays without a new signal.
+pub const TYPING_SHOWN_MS: u64 = 5_000;
+/// The least time between two typing signals this tab sends.
+const TYPING_SEND_EVERY_MS: f64 = 3_000.0;
+
+/// How many recent events are kept for replay onto a fresh snapshot.
+const RECENT_EVENTS: usize = 100;
 
 impl ChatContext {
     pub fn new(viewer: Viewer) -> Self {
+        let me = viewer.username.clone();
         Self {
+            inbox: RwSignal::new(Inbox {
+                me,
+                ..Inbox::default()
+            }),
             viewer: StoredValue::new(viewer),
             live_messages: RwSignal::new(Vec::new()),
             connection: RwSignal::new(ConnectionState::Connecting),
             pending: RwSignal::new(Vec::new()),
             send_error: RwSignal::new(None),
             flushing: StoredValue::new(false),
+            recent: StoredValue::new((Vec::new(), Vec::new())),
+            typing: RwSignal::new(std::collections::HashMap::new()),
+            typing_out: RwSignal::new(None),
+            typing_sent_at: StoredValue::new(f64::NEG_INFINITY),
+            presence: RwSignal::new(std::collections::HashMap::new()),
         }
     }
 
@@ -82,6 +114,116 @@ impl ChatContext {
             if !messages.iter().any(|known| known.id == message.id) {
                 messages.push(message);
             }
+        });
+    }
+
+    /// Takes `page` as the conversation list, then re-applies what arrived
+    /// meanwhile (events at or before the snapshot's `seq` are skipped).
+    pub fn load_inbox(&self, page: ConversationPage) {
+        let me = self.viewer.with_value(|viewer| viewer.username.clone());
+        let mut inbox = Inbox::from_page(&me, page);
+        self.recent.with_value(|(events, messages)| {
+            for event in events {
+                inbox.apply(event);
+            }
+            for message in messages {
+                inbox.show_message(message);
+            }
+        });
+        self.inbox.try_set(inbox);
+    }
+
+    /// Applies a stream event to the conversation list.
+    pub fn apply_event(&self, event: Notification) {
+        self.inbox.try_update(|inbox| inbox.apply(&event));
+        self.recent.try_update_value(|(events, _)| {
+            events.push(event);
+            if events.len() > RECENT_EVENTS {
+                events.remove(0);
+            }
+        });
+    }
+
+    /// Shows a fetched message in the conversation list.
+    pub fn apply_message(&self, message: &Message) {
+        self.inbox.try_update(|inbox| inbox.show_message(message));
+        self.recent.try_update_value(|(_, messages)| {
+            messages.push(message.clone());
+            if messages.len() > RECENT_EVENTS {
+                messages.remove(0);
+            }
+        });
+    }
+
+    /// Shows "`from` is typing…" for a few seconds (again from now).
+    pub fn someone_typing(&self, from: &str) {
+        let key = from.to_ascii_lowercase();
+        let token = self
+            .typing
+            .try_with_untracked(|typing| typing.get(&key).copied().unwrap_or(0))
+            .unwrap_or(0)
+            .wrapping_add(1);
+        self.typing.try_update(|typing| {
+            typing.insert(key.clone(), token);
+        });
+        let typing = self.typing;
+        set_timeout(
+            move || {
+                typing.try_update(|typing| {
+                    if typing.get(&key) == Some(&token) {
+                        typing.remove(&key);
+                    }
+                });
+            },
+            std::time::Duration::from_millis(TYPING_SHOWN_MS),
+        );
+    }
+
+    /// `who` stopped typing (their message arrived).
+    pub fn stopped_typing(&self, who: &str) {
+        let key = who.to_ascii_lowercase();
+        self.typing.try_update(|typing| {
+            typing.remove(&key);
+        });
+    }
+
+    /// `who`'s presence, as last heard (offline when unknown).
+    pub fn presence_of(&self, who: &str) -> crate::models::PresenceStatus {
+        self.presence.with(|presence| {
+            presence
+                .get(&who.to_ascii_lowercase())
+                .copied()
+                .unwrap_or(crate::models::PresenceStatus::Offline)
+        })
+    }
+
+    /// Whether `who` is typing to the viewer.
+    pub fn is_typing(&self, who: &str) -> bool {
+        self.typing
+            .with(|typing| typing.contains_key(&who.to_ascii_lowercase()))
+    }
+
+    /// Tells `to` that the viewer is typing, at most every 3 seconds.
+    pub fn announce_typing(&self, to: String, now_ms: f64) {
+        if now_ms - self.typing_sent_at.get_value() < TYPING_SEND_EVERY_MS {
+            return;
+        }
+        self.typing_sent_at.set_value(now_ms);
+        let counter = self
+            .typing_out
+            .with_untracked(|out| out.as_ref().map_or(0, |(_, n)| n.wrapping_add(1)));
+        self.typing_out.set(Some((to, counter)));
+    }
+
+    /// Replaces a message already shown (edited, or deleted to a tombstone),
+    /// if it belongs to the open conversation.
+    pub fn replace_live_message(&self, message: Message, open_with: Option<&str>) {
+        if !open_with.is_some_and(|other| message.involves(other)) {
+            return;
+        }
+        self.live_messages.try_update(|messages| {
+            messages.retain(|known| known.id != message.id);
+            messages.push(message);
         });
     }
 

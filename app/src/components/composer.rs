@@ -46,6 +46,10 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
             <label class="visually-hidden" for="composer-input">"Message"</label>
             <textarea
                 id="composer-input"
+                on:input=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    chat.announce_typing(recipient.get_untracked(), js_sys::Date::now());
+                }
                 node_ref=textarea
                 rows="1"
                 maxlength=max_chars

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::time::{clock_time, day_key, day_label};
-use super::{Avatar, ChatContext, Composer, ConnectionState};
+use super::{Avatar, ChatContext, Composer, ConnectionState, PresenceDot};
 use crate::error::AppError;
 use crate::models::Message;
 use crate::server_fns::messages::list_messages;
@@ -44,8 +44,14 @@ pub fn ConversationPane() -> impl IntoView {
         <section class="conversation" aria-label=move || format!("Conversation with {}", other.get())>
             <header class="conversation-header">
                 <a class="back-link" href="/" aria-label="Back to people">"‹"</a>
-                {move || view! { <Avatar name=other.get() /> }}
-                <h2>{move || other.get()}</h2>
+                <span class="avatar-with-presence">
+                    {move || view! { <Avatar name=other.get() /> }}
+                    <PresenceDot who=other />
+                </span>
+                <div class="conversation-title">
+                    <h2>{move || other.get()}</h2>
+                    <TypingNote other />
+                </div>
                 <ConnectionBadge />
             </header>
             <Transition fallback=|| view! { <div class="message-scroller"><p class="history-note">"Loading messages…"</p></div> }>
@@ -93,7 +99,13 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Self::Day(key, _) => format!("day-{key}"),
-            Self::Message(message) => format!("msg-{}", message.id),
+            // An edit or a deletion renders the row anew.
+            Self::Message(message) => format!(
+                "msg-{}-{}-{}",
+                message.id,
+                message.edited_at.map_or(0, |at| at.timestamp()),
+                message.deleted
+            ),
         }
     }
 }
@@ -136,6 +148,25 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                 .collect::<Vec<_>>()
         })
     };
+
+    // "Seen" goes under my newest message the other person has read.
+    let seen_id = Memo::new(move |_| {
+        let other = other.get();
+        let seen_up_to = chat
+            .inbox
+            .with(|inbox| inbox.get(&other).and_then(|c| c.seen_up_to))?;
+        let me = chat.viewer.with_value(|viewer| viewer.username.clone());
+        messages.with(|messages| {
+            messages
+                .iter()
+                .filter(|m| m.user == me && !m.deleted && m.id <= seen_up_to)
+                .map(|m| m.id)
+                .max()
+        })
+    });
+    mark_read_while_visible(chat, other, messages);
+    let editing = RwSignal::new(None::<i64>);
+    let action_error = RwSignal::new(None::<String>);
 
     let rows = move || {
         let mut rows = Vec::new();
@@ -238,14 +269,31 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                         Row::Message(message) => {
                             let mine = message.user == me;
                             let timestamp = message.timestamp;
+                            let id = message.id;
+                            let deleted = message.deleted;
+                            let edited = message.edited_at.is_some();
+                            let body = message.body.clone();
                             view! {
-                                <li class="message" class:mine=mine class:theirs=!mine data-id=message.id>
+                                <li class="message" class:mine=mine class:theirs=!mine class:deleted=deleted data-id=id>
                                     <div class="bubble">
-                                        <p class="message-body">{message.body}</p>
-                                        <time class="message-time" datetime=timestamp.to_rfc3339()>
-                                            {move || clock_time(&timestamp)}
-                                        </time>
+                                        {move || if editing.get() == Some(id) {
+                                            view! { <MessageEditor id body=body.clone() other editing action_error /> }.into_any()
+                                        } else if deleted {
+                                            view! { <p class="message-body tombstone">"Message deleted"</p> }.into_any()
+                                        } else {
+                                            view! { <p class="message-body">{body.clone()}</p> }.into_any()
+                                        }}
+                                        <span class="message-meta">
+                                            <time class="message-time" datetime=timestamp.to_rfc3339()>
+                                                {move || clock_time(&timestamp)}
+                                            </time>
+                                            {edited.then(|| view! { <span class="edited">"edited"</span> })}
+                                            {move || (seen_id.get() == Some(id)).then(|| view! { <span class="seen">"Seen"</span> })}
+                                        </span>
                                     </div>
+                                    {(mine && !deleted).then(|| view! {
+                                        <MessageActions id other editing action_error />
+                                    })}
                                 </li>
                             }.into_any()
                         }
@@ -266,6 +314,154 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                     </li>
                 </For>
             </ol>
+            {move || action_error.get().map(|error| view! { <p class="composer-error" role="alert">{error}</p> })}
         </div>
+    }
+}
+
+/// Edit and Delete, for the viewer's own messages.
+#[component]
+fn MessageActions(
+    id: i64,
+    other: Memo<String>,
+    editing: RwSignal<Option<i64>>,
+    action_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let chat = ChatContext::use_context();
+    let delete = move |_| {
+        action_error.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::client::delete_message(id).await {
+                Ok(()) => {
+                    if let Ok(message) = crate::client::fetch_message(id).await {
+                        chat.replace_live_message(message, Some(&other.get_untracked()));
+                    }
+                }
+                Err(error) => {
+                    action_error.try_set(Some(format!("Not deleted: {error}")));
+                }
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (chat, other);
+    };
+    view! {
+        <div class="message-actions">
+            <button class="btn-link" type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
+            <button class="btn-link" type="button" on:click=delete>"Delete"</button>
+        </div>
+    }
+}
+
+/// The inline editor that replaces a message's body while editing it.
+#[component]
+fn MessageEditor(
+    id: i64,
+    body: String,
+    other: Memo<String>,
+    editing: RwSignal<Option<i64>>,
+    action_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let chat = ChatContext::use_context();
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    let save = move || {
+        let Some(element) = input.get_untracked() else {
+            return;
+        };
+        let text = element.value();
+        action_error.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::client::edit_message(id, &text).await {
+                Ok(message) => {
+                    chat.replace_live_message(message, Some(&other.get_untracked()));
+                    editing.try_set(None);
+                }
+                Err(error) => {
+                    action_error.try_set(Some(format!("Not saved: {error}")));
+                }
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (text, chat, other);
+    };
+    view! {
+        <form class="message-editor" on:submit=move |event| { event.prevent_default(); save(); }>
+            <label class="visually-hidden" for=format!("edit-{id}")>"Edit message"</label>
+            <textarea
+                id=format!("edit-{id}")
+                node_ref=input
+                prop:value=body
+                on:keydown=move |event| {
+                    if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
+                        event.prevent_default();
+                        save();
+                    } else if event.key() == "Escape" {
+                        editing.set(None);
+                    }
+                }
+            ></textarea>
+            <span class="message-editor-buttons">
+                <button class="btn-link" type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button class="btn btn-primary" type="submit">"Save"</button>
+            </span>
+        </form>
+    }
+}
+
+/// Marks the conversation read up to the newest message from the other
+/// person, whenever one is on screen in a visible tab and the server's
+/// pointer is behind it. The `read` event then clears the badge everywhere.
+fn mark_read_while_visible(chat: ChatContext, other: Memo<String>, messages: Memo<Vec<Message>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        // Re-checked when the window regains focus (a tab coming back).
+        let focus = RwSignal::new(0_u32);
+        let listener = window_event_listener(leptos::ev::focus, move |_| {
+            focus.update(|count| *count += 1);
+        });
+        on_cleanup(move || listener.remove());
+        let requested = StoredValue::new(0_i64);
+        Effect::new(move |_| {
+            focus.track();
+            let other = other.get();
+            let newest_theirs = messages.with(|messages| {
+                messages
+                    .iter()
+                    .rev()
+                    .find(|m| m.user.eq_ignore_ascii_case(&other))
+                    .map(|m| m.id)
+            });
+            let Some(newest) = newest_theirs else { return };
+            let visible = document().visibility_state() == web_sys::VisibilityState::Visible;
+            let pointer = chat
+                .inbox
+                .with(|inbox| inbox.get(&other).map_or(0, |c| c.last_read_id));
+            if !visible || newest <= pointer.max(requested.get_value()) {
+                return;
+            }
+            requested.set_value(newest);
+            leptos::task::spawn_local(async move {
+                if crate::client::mark_read(&other, newest).await.is_err() {
+                    // Try again on the next change.
+                    requested.try_set_value(0);
+                }
+            });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (chat, other, messages);
+}
+
+/// "bob is typing…", while their signals keep coming.
+#[component]
+fn TypingNote(other: Memo<String>) -> impl IntoView {
+    let chat = ChatContext::use_context();
+    move || {
+        let other = other.get();
+        chat.is_typing(&other).then(|| {
+            view! { <span class="typing-note" role="status">{format!("{other} is typing…")}</span> }
+        })
     }
 }

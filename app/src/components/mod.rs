@@ -5,15 +5,17 @@ mod avatar;
 mod chat_context;
 mod composer;
 mod conversation;
+mod conversation_list;
 mod password_field;
 mod time;
 mod user_list;
 
 pub use auth_card::AuthCard;
-pub use avatar::Avatar;
+pub use avatar::{Avatar, PresenceDot};
 pub use chat_context::{ChatContext, ConnectionState};
 pub use composer::Composer;
 pub use conversation::{ConversationPane, NoConversation};
+pub use conversation_list::ConversationList;
 pub use password_field::PasswordField;
 pub use time::{Hydrated, provide_hydrated};
 pub use user_list::UserList;

@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Argon2, password_hash::rand_core::OsRng};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, SqlErr,
+    QueryFilter, QueryOrder, SqlErr,
 };
 
 use super::entities::user;
@@ -184,7 +184,7 @@ pub async fn record_login(db: &DatabaseConnection, user_id: i64) -> Result<(), D
 
 /// An active user by id.
 pub async fn find_active_by_id(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     user_id: i64,
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(user_id)
@@ -195,13 +195,62 @@ pub async fn find_active_by_id(
 
 /// A user by username, case-insensitively, active or not.
 pub async fn find_by_username(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     username: &str,
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find()
         .filter(user::Column::UsernameKey.eq(username_key(username)))
         .one(db)
         .await
+}
+
+/// Every account, by username (for administrators).
+pub async fn list_all(db: &DatabaseConnection) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .order_by_asc(user::Column::UsernameKey)
+        .all(db)
+        .await
+}
+
+/// Sets a new password. Every existing session of the user ends at its next
+/// request, on every node: sessions carry a hash of the password hash, and
+/// each request re-reads the user.
+pub async fn set_password(
+    db: &DatabaseConnection,
+    user_id: i64,
+    new_password: String,
+) -> Result<(), AppError> {
+    let problems = password_problems(&new_password);
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::new();
+        errors.insert("password".to_owned(), problems);
+        return Err(AppError::Validation(errors));
+    }
+    let hash = hash_password(new_password).await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(hash),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Turns a flag of one account on or off.
+pub async fn set_flag(
+    db: &DatabaseConnection,
+    user_id: i64,
+    flag: user::Column,
+    value: bool,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(flag, sea_orm::sea_query::Expr::value(value))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Hashes a password with Argon2id (OWASP's recommended parameters, the crate's

@@ -14,7 +14,9 @@ pub type AuthSession = axum_login::AuthSession<Backend>;
 pub struct SessionUser {
     pub id: i64,
     pub username: String,
-    password_hash: String,
+    /// What sessions are checked against: the password hash and the session
+    /// epoch. A new password, or a new epoch, ends every session.
+    auth_hash: String,
 }
 
 impl std::fmt::Debug for SessionUser {
@@ -32,7 +34,7 @@ impl From<super::entities::user::Model> for SessionUser {
         Self {
             id: user.id,
             username: user.username,
-            password_hash: user.password_hash,
+            auth_hash: format!("{}:{}", user.password_hash, user.session_epoch),
         }
     }
 }
@@ -44,9 +46,9 @@ impl AuthUser for SessionUser {
         self.id
     }
 
-    /// Changing the password changes the hash, which ends every other session.
+    /// Changing the password or the epoch changes it, which ends sessions.
     fn session_auth_hash(&self) -> &[u8] {
-        self.password_hash.as_bytes()
+        self.auth_hash.as_bytes()
     }
 }
 

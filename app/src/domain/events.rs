@@ -24,12 +24,23 @@ const REPLAY_BATCH: u64 = 500;
 
 const MESSAGE: &str = "message";
 
+/// An event to append to one user's stream.
+#[derive(Debug)]
+pub(crate) struct NewEvent {
+    pub user_id: i64,
+    /// The event; its `seq` is assigned when appended.
+    pub notification: Notification,
+    /// The message it is about, if any (deleting the message deletes it).
+    pub message_id: Option<i64>,
+}
+
 /// Locks the event streams of `user_ids` for the rest of the transaction,
 /// lowest id first. Call it first thing in any transaction that appends
 /// events: writers touching the same users then queue instead of
-/// deadlocking. (On MySQL, inserting a message first would take shared locks
-/// on both users' rows for the foreign keys, and two such transactions would
-/// each wait for the other to give its shared lock up.)
+/// deadlocking, and reads made after it (unread counts) see every earlier
+/// writer's commit. (On MySQL, inserting a message first would take shared
+/// locks on both users' rows for the foreign keys, and two such transactions
+/// would each wait for the other to give its shared lock up.)
 pub(crate) async fn lock_streams(
     txn: &impl ConnectionTrait,
     user_ids: &[i64],
@@ -51,53 +62,49 @@ pub(crate) async fn lock_streams(
     Ok(())
 }
 
-/// Appends a `message` event to each user's stream, inside the caller's
-/// transaction, which holds [`lock_streams`] for them. Sequence numbers are
-/// claimed by incrementing each user's counter row.
-pub(crate) async fn append_message(
+/// Appends `events` inside the caller's transaction (which must hold
+/// [`lock_streams`] for their users), numbering each user's events after
+/// their latest. Returns what to publish once the transaction commits.
+pub(crate) async fn append(
     txn: &impl ConnectionTrait,
-    message_id: i64,
-    mut user_ids: Vec<i64>,
+    events: Vec<NewEvent>,
 ) -> Result<Vec<Delivery>, DbErr> {
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::LastEventSeq,
-            Expr::col(user::Column::LastEventSeq).add(1),
-        )
-        .filter(user::Column::Id.is_in(user_ids.clone()))
-        .exec(txn)
-        .await?;
-    let seqs: Vec<(i64, i64)> = user::Entity::find()
-        .select_only()
-        .columns([user::Column::Id, user::Column::LastEventSeq])
-        .filter(user::Column::Id.is_in(user_ids))
-        .into_tuple()
-        .all(txn)
-        .await?;
     let created_at = super::now();
-    let rows = seqs.iter().map(|&(user_id, seq)| event::ActiveModel {
-        user_id: Set(user_id),
-        seq: Set(seq),
-        kind: Set(MESSAGE.to_owned()),
-        message_id: Set(Some(message_id)),
-        created_at: Set(created_at),
-        ..Default::default()
-    });
-    event::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(seqs
-        .into_iter()
-        .map(|(user_id, seq)| Delivery {
-            user_id,
-            notification: Notification::Message {
-                message: message_id.to_string(),
-                seq,
-            },
-        })
-        .collect())
+    let mut deliveries = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::LastEventSeq,
+                Expr::col(user::Column::LastEventSeq).add(1),
+            )
+            .filter(user::Column::Id.eq(event.user_id))
+            .exec(txn)
+            .await?;
+        let seq = latest_seq(txn, event.user_id).await?;
+        let notification = event.notification.at(seq);
+        let data = serde_json::to_string(&notification)
+            .map_err(|error| DbErr::Custom(format!("cannot encode an event: {error}")))?;
+        rows.push(event::ActiveModel {
+            user_id: Set(event.user_id),
+            seq: Set(seq),
+            kind: Set(notification.kind().to_owned()),
+            message_id: Set(event.message_id),
+            created_at: Set(created_at),
+            data: Set(Some(data)),
+            ..Default::default()
+        });
+        deliveries.push(Delivery {
+            user_id: event.user_id,
+            notification,
+        });
+    }
+    if !rows.is_empty() {
+        event::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(deliveries)
 }
 
 /// The stored `message` events of `message_id`, to publish again.
@@ -105,9 +112,13 @@ pub(crate) async fn message_deliveries(
     db: &impl ConnectionTrait,
     message_id: i64,
 ) -> Result<Vec<Delivery>, DbErr> {
-    let rows: Vec<(i64, i64)> = event::Entity::find()
+    let rows: Vec<(i64, i64, Option<String>)> = event::Entity::find()
         .select_only()
-        .columns([event::Column::UserId, event::Column::Seq])
+        .columns([
+            event::Column::UserId,
+            event::Column::Seq,
+            event::Column::Data,
+        ])
         .filter(event::Column::MessageId.eq(message_id))
         .filter(event::Column::Kind.eq(MESSAGE))
         .into_tuple()
@@ -115,12 +126,16 @@ pub(crate) async fn message_deliveries(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(user_id, seq)| Delivery {
+        .map(|(user_id, seq, data)| Delivery {
             user_id,
-            notification: Notification::Message {
-                message: message_id.to_string(),
-                seq,
-            },
+            notification: decode(data.as_deref(), MESSAGE, Some(message_id), seq).unwrap_or(
+                Notification::Message {
+                    message: message_id.to_string(),
+                    seq,
+                    with: None,
+                    unread: None,
+                },
+            ),
         })
         .collect())
 }
@@ -164,12 +179,13 @@ pub async fn batch_after(
     user_id: i64,
     since: i64,
 ) -> Result<ReplayBatch, DbErr> {
-    let rows: Vec<(i64, String, Option<i64>)> = event::Entity::find()
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = event::Entity::find()
         .select_only()
         .columns([
             event::Column::Seq,
             event::Column::Kind,
             event::Column::MessageId,
+            event::Column::Data,
         ])
         .filter(event::Column::UserId.eq(user_id))
         .filter(event::Column::Seq.gt(since))
@@ -178,23 +194,37 @@ pub async fn batch_after(
         .into_tuple()
         .all(db)
         .await?;
-    let through = rows.last().map(|(seq, _, _)| *seq);
+    let through = rows.last().map(|(seq, ..)| *seq);
     let notifications = rows
         .into_iter()
-        .filter_map(
-            |(seq, kind, message_id)| match (kind.as_str(), message_id) {
-                (MESSAGE, Some(id)) => Some(Notification::Message {
-                    message: id.to_string(),
-                    seq,
-                }),
-                // A kind this version does not know (written by a newer node):
-                // skip it rather than stall the stream.
-                _ => None,
-            },
-        )
+        .filter_map(|(seq, kind, message_id, data)| decode(data.as_deref(), &kind, message_id, seq))
         .collect();
     Ok(ReplayBatch {
         notifications,
         through,
     })
+}
+
+/// A stored event as the frame to send. A kind this version does not know
+/// (written by a newer node) decodes to `None`: skipped rather than stalling
+/// the stream.
+fn decode(
+    data: Option<&str>,
+    kind: &str,
+    message_id: Option<i64>,
+    seq: i64,
+) -> Option<Notification> {
+    match (data, kind, message_id) {
+        (Some(data), _, _) => serde_json::from_str::<Notification>(data)
+            .ok()
+            .map(|notification| notification.at(seq)),
+        // Written before events carried their data.
+        (None, MESSAGE, Some(id)) => Some(Notification::Message {
+            message: id.to_string(),
+            seq,
+            with: None,
+            unread: None,
+        }),
+        (None, _, _) => None,
+    }
 }

@@ -9,9 +9,10 @@ use sea_orm::{
 
 use super::auth::SessionUser;
 use super::entities::{message, user};
-use super::{AppState, accounts, events};
+use super::events::NewEvent;
+use super::{AppState, accounts, conversations, events};
 use crate::error::{AppError, FieldErrors};
-use crate::models::{Message, NewMessage};
+use crate::models::{Message, NewMessage, Notification};
 
 /// Which page of a message list to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,19 +55,17 @@ pub async fn send(
     sender: &SessionUser,
     new_message: NewMessage,
 ) -> Result<Sent, AppError> {
-    let body = new_message.body.trim();
     let recipient_name = new_message.recipient.trim();
-    let max_chars = state.settings.max_message_chars;
-
     let mut errors = FieldErrors::new();
-    if body.is_empty() {
-        errors.insert("body".into(), vec!["The message is empty.".into()]);
-    } else if body.chars().count() > max_chars {
-        errors.insert(
-            "body".into(),
-            vec![format!("Messages are at most {max_chars} characters long.")],
-        );
-    }
+    let body = match validated_body(&new_message.body, state.settings.max_message_chars) {
+        Ok(body) => body,
+        Err(AppError::Validation(problems)) => {
+            errors.extend(problems);
+            String::new()
+        }
+        Err(other) => return Err(other),
+    };
+    let body = body.as_str();
     let client_id = new_message
         .client_id
         .as_deref()
@@ -136,7 +135,29 @@ pub async fn send(
         }
         (Err(error), _) => return Err(error.into()),
     };
-    let deliveries = events::append_message(&txn, stored.id, vec![sender.id, recipient.id]).await?;
+    conversations::record_message(&txn, sender.id, recipient.id, stored.id).await?;
+    let mut new_events = Vec::with_capacity(2);
+    for (user_id, with) in [
+        (sender.id, &recipient.username),
+        (recipient.id, &sender.username),
+    ] {
+        let other_id = if user_id == sender.id {
+            recipient.id
+        } else {
+            sender.id
+        };
+        new_events.push(NewEvent {
+            user_id,
+            notification: Notification::Message {
+                message: stored.id.to_string(),
+                seq: 0,
+                with: Some(with.clone()),
+                unread: Some(conversations::unread(&txn, user_id, other_id).await?),
+            },
+            message_id: Some(stored.id),
+        });
+    }
+    let deliveries = events::append(&txn, new_events).await?;
     txn.commit().await?;
 
     state.channels.publish(deliveries);
@@ -148,6 +169,8 @@ pub async fn send(
             timestamp: stored.created_at,
             body: stored.body,
             client_id: stored.client_id,
+            edited_at: None,
+            deleted: false,
         },
         created: true,
     })
@@ -195,6 +218,163 @@ async fn replayed(
             "This client_id was already used for a different message.",
         ))
     }
+}
+
+/// Replaces the body of `editor`'s own message `message_id`. Others get 403;
+/// a message the editor cannot see, 404; a deleted one, 409. Both
+/// participants get an `edited` event.
+pub async fn edit(
+    state: &AppState,
+    editor: &SessionUser,
+    message_id: i64,
+    new_body: &str,
+) -> Result<Message, AppError> {
+    let body = validated_body(new_body, state.settings.max_message_chars)?;
+    let row = own_message(&state.db, editor, message_id).await?;
+    if row.deleted_at.is_some() {
+        return Err(AppError::conflict(
+            "body",
+            "This message was deleted; it cannot be edited.",
+        ));
+    }
+    if row.body == body {
+        return find_visible(&state.db, editor.id, message_id).await;
+    }
+    let txn = state.db.begin().await?;
+    events::lock_streams(&txn, &[row.sender_id, row.recipient_id]).await?;
+    message::Entity::update_many()
+        .col_expr(message::Column::Body, sea_orm::sea_query::Expr::value(body))
+        .col_expr(
+            message::Column::EditedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(message::Column::Id.eq(message_id))
+        .exec(&txn)
+        .await?;
+    let names = participant_names(&txn, &row).await?;
+    let new_events = names
+        .into_iter()
+        .map(|(user_id, with)| NewEvent {
+            user_id,
+            notification: Notification::Edited {
+                message: message_id.to_string(),
+                with,
+                seq: 0,
+            },
+            message_id: Some(message_id),
+        })
+        .collect();
+    let deliveries = events::append(&txn, new_events).await?;
+    txn.commit().await?;
+    state.channels.publish(deliveries);
+    find_visible(&state.db, editor.id, message_id).await
+}
+
+/// Deletes `deleter`'s own message `message_id`: it stays as a tombstone
+/// (empty body), so ids, read pointers and previews stay valid. Deleting
+/// twice is not an error. Both participants get a `deleted` event with their
+/// unread count afterwards.
+pub async fn delete(
+    state: &AppState,
+    deleter: &SessionUser,
+    message_id: i64,
+) -> Result<(), AppError> {
+    let row = own_message(&state.db, deleter, message_id).await?;
+    if row.deleted_at.is_some() {
+        return Ok(());
+    }
+    let txn = state.db.begin().await?;
+    events::lock_streams(&txn, &[row.sender_id, row.recipient_id]).await?;
+    message::Entity::update_many()
+        .col_expr(
+            message::Column::Body,
+            sea_orm::sea_query::Expr::value(String::new()),
+        )
+        .col_expr(
+            message::Column::DeletedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(message::Column::Id.eq(message_id))
+        .filter(message::Column::DeletedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let mut new_events = Vec::with_capacity(2);
+    for (user_id, with) in participant_names(&txn, &row).await? {
+        let other_id = if user_id == row.sender_id {
+            row.recipient_id
+        } else {
+            row.sender_id
+        };
+        new_events.push(NewEvent {
+            user_id,
+            notification: Notification::Deleted {
+                message: message_id.to_string(),
+                with,
+                unread: conversations::unread(&txn, user_id, other_id).await?,
+                seq: 0,
+            },
+            message_id: Some(message_id),
+        });
+    }
+    let deliveries = events::append(&txn, new_events).await?;
+    txn.commit().await?;
+    state.channels.publish(deliveries);
+    Ok(())
+}
+
+/// The trimmed body, or the reason it is refused.
+fn validated_body(body: &str, max_chars: usize) -> Result<String, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        Err(AppError::invalid("body", "The message is empty."))
+    } else if body.chars().count() > max_chars {
+        Err(AppError::invalid(
+            "body",
+            format!("Messages are at most {max_chars} characters long."),
+        ))
+    } else {
+        Ok(body.to_owned())
+    }
+}
+
+/// The row of a message `user` may change: theirs (403 if only received, 404
+/// if not theirs to see).
+async fn own_message(
+    db: &DatabaseConnection,
+    user: &SessionUser,
+    message_id: i64,
+) -> Result<message::Model, AppError> {
+    let row = message::Entity::find_by_id(message_id)
+        .filter(involving(user.id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if row.sender_id != user.id {
+        return Err(AppError::Forbidden(
+            "Only the sender can change a message.".to_owned(),
+        ));
+    }
+    Ok(row)
+}
+
+/// Each participant's id, with the other participant's username.
+async fn participant_names(
+    db: &impl sea_orm::ConnectionTrait,
+    row: &message::Model,
+) -> Result<[(i64, String); 2], AppError> {
+    let name = async |id: i64| -> Result<String, AppError> {
+        Ok(user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(AppError::Internal)?
+            .username)
+    };
+    let sender_name = name(row.sender_id).await?;
+    let recipient_name = name(row.recipient_id).await?;
+    Ok([
+        (row.sender_id, recipient_name),
+        (row.recipient_id, sender_name),
+    ])
 }
 
 /// A message the viewer sent or received. Anyone else gets `NotFound`, exactly
@@ -273,6 +453,8 @@ fn with_usernames(query: Select<message::Entity>) -> Select<message::Entity> {
             message::Column::CreatedAt,
             message::Column::Body,
             message::Column::ClientId,
+            message::Column::EditedAt,
+            message::Column::DeletedAt,
         ])
         .join_as(
             JoinType::InnerJoin,
@@ -300,6 +482,8 @@ struct MessageRow {
     created_at: chrono::DateTime<chrono::Utc>,
     body: String,
     client_id: Option<String>,
+    edited_at: Option<chrono::DateTime<chrono::Utc>>,
+    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
     sender_username: String,
     recipient_username: String,
 }
@@ -313,6 +497,8 @@ impl From<MessageRow> for Message {
             timestamp: row.created_at,
             body: row.body,
             client_id: row.client_id,
+            edited_at: row.edited_at,
+            deleted: row.deleted_at.is_some(),
         }
     }
 }

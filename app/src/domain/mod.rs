@@ -1,16 +1,22 @@
 //! The domain layer (server only): the rules and the SQL behind every feature.
 //! Server functions and REST handlers stay thin and call into here.
 
+pub mod account_settings;
 pub mod accounts;
 pub mod auth;
 pub mod channel_layer;
+pub mod conversations;
 pub mod db;
 pub mod entities;
 pub mod events;
 pub mod login_throttle;
+pub mod mail;
 pub mod messages;
+pub mod password_reset;
+pub mod presence;
 pub mod session_store;
 pub mod state;
+pub mod typing;
 pub mod users;
 
 pub use state::{AppState, Settings};

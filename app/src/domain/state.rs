@@ -27,6 +27,8 @@ pub struct Settings {
     /// The most events a reconnecting client is replayed one by one; past
     /// this it is told to resync (reload what it shows) instead.
     pub replay_limit: u64,
+    /// The address users reach ChatApp at, for links in e-mail.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             session_days: 14,
             ws_ping_interval: std::time::Duration::from_secs(25),
             replay_limit: super::events::DEFAULT_REPLAY_LIMIT,
+            public_url: "http://127.0.0.1:3000".to_owned(),
         }
     }
 }
@@ -51,6 +54,8 @@ pub struct AppState {
     pub channels: Arc<dyn ChannelLayer>,
     pub sessions: SessionStore,
     pub login_throttle: Arc<super::login_throttle::LoginThrottle>,
+    pub mailer: Arc<super::mail::Mailer>,
+    pub presence: Arc<super::presence::Presence>,
     /// Cancelled on shutdown: long-lived tasks (WebSockets, clean-ups) stop on it.
     pub shutdown: CancellationToken,
 }

@@ -2,10 +2,10 @@
 //! Server-rendered with the first page of people, then live in the browser.
 
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, Redirect};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::components::{Avatar, ChatContext, UserList, provide_hydrated};
+use crate::components::{Avatar, ChatContext, ConversationList, UserList, provide_hydrated};
 use crate::error::AppError;
 use crate::server_fns::auth::{LogOut, Viewer, current_viewer};
 
@@ -30,6 +30,7 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
     provide_hydrated();
     let chat = ChatContext::new(viewer.clone());
     provide_context(chat);
+    show_unread_in_title(chat);
     let location = use_location();
     open_live_connection(chat, location.pathname);
 
@@ -43,23 +44,35 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
                         <Avatar name=viewer.username.clone() />
                         <span class="me-name">{viewer.username.clone()}</span>
                     </div>
-                    <ActionForm action=log_out>
-                        <button class="btn btn-ghost" type="submit">"Log out"</button>
-                    </ActionForm>
+                    <span class="header-actions">
+                        <A href="/settings" attr:class="btn btn-ghost">"Settings"</A>
+                        <ActionForm action=log_out>
+                            <button class="btn btn-ghost" type="submit">"Log out"</button>
+                        </ActionForm>
+                    </span>
                 </header>
-                <UserList />
+                <NotificationsToggle />
+                <div class="sidebar-scroll">
+                    <ConversationList />
+                    <h2 class="sidebar-heading">"People"</h2>
+                    <UserList />
+                </div>
             </aside>
             <Outlet />
         </div>
     }
 }
 
-/// Opens the event stream for as long as the chat page is mounted. Reconnects
-/// replay what was missed; when the stream cannot (first connection, resync),
-/// the open conversation's newest page is merged in instead.
+/// Opens the event stream for as long as the chat page is mounted. Events
+/// update the conversation list at once, in order; the messages they name
+/// are fetched and shown when they arrive. Reconnects replay what was missed;
+/// when the stream cannot (first connection, resync), the list and the open
+/// conversation's newest page are loaded again instead.
 fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
+        use crate::models::Notification;
+
         // `try_`: fetches may finish after the page is gone.
         let open_conversation = move || {
             pathname
@@ -68,22 +81,90 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
                 .map(str::to_owned)
         };
         let reload = move || {
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = crate::server_fns::conversations::list_conversations().await {
+                    chat.load_inbox(page);
+                }
+            });
             let Some(other) = open_conversation() else {
                 return;
             };
             leptos::task::spawn_local(async move {
                 let newest = crate::server_fns::messages::list_messages(other.clone(), None).await;
                 for message in newest.map(|chunk| chunk.items).unwrap_or_default() {
-                    chat.add_live_message(message, Some(&other));
+                    chat.replace_live_message(message, Some(&other));
                 }
             });
         };
-        let connection = crate::client::LiveConnection::open(
-            chat.connection,
-            move |message| chat.add_live_message(message, open_conversation().as_deref()),
-            reload,
-        );
+        let on_event = move |event: Notification| {
+            if let Notification::Typing { from } = &event {
+                chat.someone_typing(from);
+                return;
+            }
+            if let Notification::Message {
+                with: Some(with), ..
+            } = &event
+            {
+                chat.stopped_typing(with);
+            }
+            chat.apply_event(event.clone());
+            let (id, is_new) = match &event {
+                Notification::Message { message, .. } => (message, true),
+                Notification::Edited { message, .. } | Notification::Deleted { message, .. } => {
+                    (message, false)
+                }
+                _ => return,
+            };
+            let Ok(id) = id.parse::<i64>() else { return };
+            leptos::task::spawn_local(async move {
+                match crate::client::fetch_message(id).await {
+                    Ok(message) => {
+                        chat.apply_message(&message);
+                        let open = open_conversation();
+                        if is_new {
+                            notify_if_unseen(&chat, &message, open.as_deref());
+                        }
+                        if is_new {
+                            chat.add_live_message(message, open.as_deref());
+                        } else {
+                            chat.replace_live_message(message, open.as_deref());
+                        }
+                    }
+                    // Not visible any more: nothing to show.
+                    Err(crate::error::AppError::NotFound) => {}
+                    // Could not fetch it: reload rather than leave a hole.
+                    Err(_) => reload(),
+                }
+            });
+        };
+        let connection = crate::client::LiveConnection::open(chat.connection, on_event, reload);
         let connection = StoredValue::new_local(Some(connection));
+        // Hidden tabs count as away; shown again, online.
+        let visibility =
+            leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
+                let hidden = document().visibility_state() == web_sys::VisibilityState::Hidden;
+                let status = if hidden { "away" } else { "online" };
+                let frame = serde_json::json!({"type": "presence", "status": status}).to_string();
+                connection.with_value(|connection| {
+                    if let Some(connection) = connection {
+                        connection.send(&frame);
+                    }
+                });
+            });
+        on_cleanup(move || visibility.remove());
+        poll_presence(chat, pathname);
+        // Typing signals the composer raises go out on the socket.
+        Effect::new(move |_| {
+            let Some((to, _)) = chat.typing_out.get() else {
+                return;
+            };
+            let frame = serde_json::json!({"type": "typing", "to": to}).to_string();
+            connection.with_value(|connection| {
+                if let Some(connection) = connection {
+                    connection.send(&frame);
+                }
+            });
+        });
         on_cleanup(move || {
             if let Some(connection) = connection.try_update_value(Option::take).flatten() {
                 connection.close();
@@ -92,4 +173,137 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (chat, pathname);
+}
+
+/// "(3) bob · ChatApp": the unread total leads the tab's title, whatever page
+/// title the open view sets.
+fn show_unread_in_title(chat: ChatContext) {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            let total = chat.inbox.with(crate::inbox::Inbox::total_unread);
+            location.pathname.track();
+            // After the view's own <Title> has been applied.
+            request_animation_frame(move || {
+                let document = document();
+                let title = document.title();
+                let base = match title.split_once(") ") {
+                    Some((count, rest))
+                        if count.starts_with('(')
+                            && count[1..].chars().all(|c| c.is_ascii_digit()) =>
+                    {
+                        rest.to_owned()
+                    }
+                    _ => title,
+                };
+                let wanted = if total > 0 {
+                    format!("({total}) {base}")
+                } else {
+                    base
+                };
+                if document.title() != wanted {
+                    document.set_title(&wanted);
+                }
+            });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chat;
+}
+
+/// How often the presence of the people on screen is refreshed.
+#[cfg(feature = "hydrate")]
+const PRESENCE_POLL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Keeps `chat.presence` current for everyone in the conversation list and
+/// the open conversation: now, whenever they change, and every 15 s.
+#[cfg(feature = "hydrate")]
+fn poll_presence(chat: ChatContext, pathname: Memo<String>) {
+    let people = Memo::new(move |_| {
+        let mut people: Vec<String> = chat.inbox.with(|inbox| {
+            inbox
+                .conversations
+                .iter()
+                .map(|c| c.with.to_ascii_lowercase())
+                .collect()
+        });
+        if let Some(open) = pathname.get().strip_prefix("/chat/") {
+            people.push(open.to_ascii_lowercase());
+        }
+        people.sort();
+        people.dedup();
+        people
+    });
+    let refresh = move || {
+        let Some(people) = people.try_get_untracked() else {
+            return;
+        };
+        if people.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(statuses) = crate::client::fetch_presence(&people).await {
+                chat.presence.try_set(
+                    statuses
+                        .into_iter()
+                        .map(|(name, status)| (name.to_ascii_lowercase(), status))
+                        .collect(),
+                );
+            }
+        });
+    };
+    Effect::new(move |_| {
+        people.track();
+        refresh();
+    });
+    if let Ok(interval) = set_interval_with_handle(refresh, PRESENCE_POLL) {
+        on_cleanup(move || interval.clear());
+    }
+}
+
+/// A browser notification for a message from someone whose conversation is
+/// not on screen, if the user allowed them.
+#[cfg(feature = "hydrate")]
+fn notify_if_unseen(chat: &ChatContext, message: &crate::models::Message, open: Option<&str>) {
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+    let me = chat.viewer.with_value(|viewer| viewer.username.clone());
+    let from_other = !message.user.eq_ignore_ascii_case(&me);
+    let on_screen = open.is_some_and(|open| open.eq_ignore_ascii_case(&message.user))
+        && document().visibility_state() == web_sys::VisibilityState::Visible;
+    if !from_other || on_screen || Notification::permission() != NotificationPermission::Granted {
+        return;
+    }
+    let options = NotificationOptions::new();
+    options.set_body(&crate::models::preview(&message.body));
+    options.set_tag(&format!("chatapp-{}", message.user));
+    options.set_silent(Some(true));
+    let _ = Notification::new_with_options(&message.user, &options);
+}
+
+/// "Turn on notifications", while the browser has not been asked yet.
+#[component]
+fn NotificationsToggle() -> impl IntoView {
+    let ask = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        ask.set(web_sys::Notification::permission() == web_sys::NotificationPermission::Default);
+    });
+    let request = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            leptos::task::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                ask.try_set(false);
+            });
+        }
+    };
+    view! {
+        <Show when=move || ask.get()>
+            <p class="notify-banner">
+                "Get a notification when a message arrives. "
+                <button class="btn-link" type="button" on:click=request>"Turn on"</button>
+            </p>
+        </Show>
+    }
 }

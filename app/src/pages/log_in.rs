@@ -10,6 +10,8 @@ use crate::server_fns::auth::LogIn;
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let error = move || action.value().get().and_then(Result::err);
+    let query = leptos_router::hooks::use_query_map();
+    let reset_done = move || query.read().get("reset").as_deref() == Some("done");
     view! {
         <AuthCard title="Log in" subtitle="Log in to pick up your conversations.">
         <ActionForm action attr:class="auth-form">
@@ -18,11 +20,15 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="username" name="username" autocomplete="username" required autofocus />
             </div>
             <PasswordField label="Password" autocomplete="current-password" />
+            {move || reset_done().then(|| view! {
+                <p class="form-note" role="status">"Your password is changed. Log in with the new one."</p>
+            })}
             {move || error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
             <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>
                 {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
             </button>
         </ActionForm>
+        <p class="auth-switch"><A href="/forgot-password">"Forgot your password?"</A></p>
         <p class="auth-switch">"New here? " <A href="/register">"Create an account"</A></p>
         </AuthCard>
     }

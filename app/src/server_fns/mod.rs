@@ -2,6 +2,7 @@
 //! thin edge over the domain layer, like the REST handlers.
 
 pub mod auth;
+pub mod conversations;
 pub mod messages;
 pub mod users;
 

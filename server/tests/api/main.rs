@@ -3,8 +3,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_settings;
 mod auth;
+mod conversations;
 mod errors;
+mod inbox_property;
 mod messages;
+mod password_reset;
 mod server_fns;
 mod users;

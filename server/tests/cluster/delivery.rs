@@ -72,7 +72,7 @@ async fn every_tab_on_every_node_gets_each_message_once() {
     }
 
     // One subscriber per node, not per socket, and steady: each node opened
-    // two connections (subscriber and publisher) and kept them.
+    // three connections (subscriber, publisher, presence) and kept them.
     let mut redis_client = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -97,9 +97,9 @@ async fn every_tab_on_every_node_gets_each_message_once() {
         .trim()
         .parse()
         .unwrap();
-    // 2 per node, plus the fixture's start-up check and this query.
+    // 3 per node, plus the fixture's start-up check and this query.
     assert!(
-        connections <= 3 * 2 + 2,
+        connections <= 3 * 3 + 2,
         "{connections} connections to Redis"
     );
 }
@@ -169,4 +169,104 @@ async fn nodes_started_together_migrate_once_and_all_come_up() {
     let alice = User::register(&nodes[2].url(""), "alice").await;
     let me = alice.get(&nodes[0].url("/api/v1/auth/me")).await.unwrap();
     assert_eq!(me.status, StatusCode::OK);
+}
+
+/// Typing signals, read events and presence cross nodes too; a killed
+/// node's users go offline once its presence entries expire.
+#[tokio::test]
+async fn typing_reads_and_presence_cross_nodes() {
+    use crate::support::{next_of, open_socket};
+    use futures::SinkExt;
+
+    let Some(database) = shared_mariadb_database().await else {
+        return;
+    };
+    let dir = scratch("signals");
+    let Some(redis) = Redis::start(&dir).await else {
+        return;
+    };
+    let fast_presence = [("PRESENCE_TTL_SECONDS", "3")];
+    let mut node_1 = Node::start_with(&dir, 1, &database, &redis.url(), &fast_presence).await;
+    let node_2 = Node::start_with(&dir, 2, &database, &redis.url(), &fast_presence).await;
+    let alice = User::register(&node_1.url(""), "alice").await;
+    let bob = User::register(&node_2.url(""), "bob").await;
+    let mut alice_on_1 = open_socket(&node_1.address, &alice).await;
+    let mut alice_on_2 = open_socket(&node_2.address, &alice).await;
+    let mut bob_on_2 = open_socket(&node_2.address, &bob).await;
+
+    // Typing on node 1 reaches Bob on node 2, unnumbered.
+    alice_on_1
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type":"typing","to":"bob"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let typing = next_of(&mut bob_on_2, "typing", Duration::from_secs(5))
+        .await
+        .expect("a typing frame");
+    assert_eq!(typing, json!({"type": "typing", "from": "alice"}));
+
+    // Alice reads through node 1: her tab on node 2 gets `read`, Bob `receipt`.
+    let id = bob
+        .send_until_acknowledged(&node_2.url(""), "alice", "are you there?")
+        .await;
+    let read = alice
+        .post(
+            &node_1.url("/api/v1/conversation/bob/read"),
+            &json!({"last_read_id": id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let event = next_of(&mut alice_on_2, "read", Duration::from_secs(5))
+        .await
+        .expect("a read event");
+    assert_eq!(event["with"], "bob");
+    assert_eq!(event["unread"], 0);
+    let receipt = next_of(&mut bob_on_2, "receipt", Duration::from_secs(5))
+        .await
+        .expect("a receipt");
+    assert_eq!(receipt["by"], "alice");
+    assert_eq!(receipt["last_read_id"], id);
+
+    // Presence: asked on node 2, Alice is online (sockets on both nodes);
+    // with only her node-1 socket left and node 1 killed, she goes offline
+    // once its entries expire.
+    let presence = |node: &Node| node.url("/api/v1/presence/?users=alice,bob,nobody");
+    let statuses = bob.get(&presence(&node_2)).await.unwrap();
+    assert_eq!(
+        statuses.body,
+        json!({"alice": "online", "bob": "online", "nobody": "offline"})
+    );
+    drop(alice_on_2);
+    alice_on_1
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type":"presence","status":"away"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    wait_for_presence(&bob, &presence(&node_2), "away", Duration::from_secs(5)).await;
+    node_1.kill();
+    let started = Instant::now();
+    wait_for_presence(&bob, &presence(&node_2), "offline", Duration::from_secs(15)).await;
+    eprintln!(
+        "a killed node's user went offline after {:?}",
+        started.elapsed()
+    );
+}
+
+async fn wait_for_presence(asker: &User, url: &str, wanted: &str, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let statuses = asker.get(url).await.unwrap();
+        if statuses.body["alice"] == wanted {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "alice never became {wanted}: {}",
+            statuses.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -90,6 +90,29 @@ impl Node {
 
     /// Starts a node without waiting for it.
     pub fn spawn(dir: &Path, index: u8, database_url: &str, redis_url: &str) -> Self {
+        Self::spawn_with(dir, index, database_url, redis_url, &[])
+    }
+
+    /// Starts a node with extra settings, and waits until it is ready.
+    pub async fn start_with(
+        dir: &Path,
+        index: u8,
+        database_url: &str,
+        redis_url: &str,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let node = Self::spawn_with(dir, index, database_url, redis_url, settings);
+        node.until_ready(index).await;
+        node
+    }
+
+    fn spawn_with(
+        dir: &Path,
+        index: u8,
+        database_url: &str,
+        redis_url: &str,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let ip = format!("127.0.0.{index}");
         let address = format!("{ip}:{}", free_port(&ip));
         let log = dir.join(format!("node-{index}.log"));
@@ -100,6 +123,7 @@ impl Node {
             .env("LEPTOS_SITE_ADDR", &address)
             .env("LEPTOS_OUTPUT_NAME", "chatapp")
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn,tower_http=warn")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -635,4 +659,49 @@ pub fn assert_exactly_once_in_order(who: &str, seen: &Seen, sent: &[i64]) {
 /// A fresh database for a test on the shared MariaDB (`TEST_MARIADB_URL`).
 pub async fn shared_mariadb_database() -> Option<String> {
     crate::common::mariadb_url().await
+}
+
+/// A raw event-stream socket, for frames the counting tabs do not follow.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws` on `address` as `user` and reads past its `ready` frame.
+pub async fn open_socket(address: &str, user: &User) -> Socket {
+    let mut request = format!("ws://{address}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", user.cookie.parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    loop {
+        let frame = next_frame(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("a ready frame");
+        if frame["type"] == "ready" {
+            return socket;
+        }
+    }
+}
+
+/// The next JSON frame, skipping pings; `None` after `wait`.
+pub async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The next frame of `kind`, skipping others; `None` after `wait`.
+pub async fn next_of(socket: &mut Socket, kind: &str, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = next_frame(socket, left).await?;
+        if frame["type"] == kind {
+            return Some(frame);
+        }
+    }
 }

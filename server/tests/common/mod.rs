@@ -59,10 +59,17 @@ impl TestApp {
         db.set_metric_callback(move |info| {
             log.lock().unwrap().push(info.statement.sql.clone());
         });
+        let outbox = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("outbox")
+            .join(unique_name());
+        let mailer = app::domain::mail::Mailer::new(None, &outbox, "ChatApp <chatapp@localhost>")
+            .expect("outbox mailer");
         let state = server::assemble_state(
             db,
             settings,
             Arc::new(InProcessChannelLayer::new()),
+            app::domain::presence::Presence::in_process(),
+            mailer,
             LeptosOptions::builder().output_name("chatapp").build(),
             CancellationToken::new(),
         );
@@ -170,6 +177,14 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
         self.send(Method::POST, path, headers, Body::from(body.to_string()))
+            .await
+    }
+
+    /// Any method with a JSON body.
+    pub async fn send_json(&mut self, method: Method, path: &str, body: &Value) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        self.send(method, path, headers, Body::from(body.to_string()))
             .await
     }
 

@@ -226,6 +226,8 @@ mod tests {
             notification: Notification::Message {
                 message: seq.to_string(),
                 seq,
+                with: None,
+                unread: None,
             },
         }
     }

@@ -10,10 +10,13 @@ pub struct Model {
     pub user_id: i64,
     /// This user's sequence number: 1, 2, 3… with no gaps.
     pub seq: i64,
-    /// What happened: `message` (a message to or from the user).
+    /// What happened: `message`, `read`, `receipt`, `edited`, `deleted`.
     pub kind: String,
     pub message_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The event as JSON (`Notification`), `seq` included.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub data: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

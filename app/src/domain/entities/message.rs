@@ -16,6 +16,9 @@ pub struct Model {
     pub body: String,
     /// The sender's idempotency key (a UUID), when the client sent one.
     pub client_id: Option<String>,
+    pub edited_at: Option<DateTimeUtc>,
+    /// Set when the sender deleted it; the body is then empty.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

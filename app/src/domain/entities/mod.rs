@@ -1,6 +1,8 @@
 //! SeaORM entities: database rows. Never sent to clients as they are.
 
+pub mod conversation;
 pub mod event;
 pub mod message;
+pub mod password_reset;
 pub mod session;
 pub mod user;

@@ -18,6 +18,10 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     /// The sequence number of this user's latest event (0: none yet).
     pub last_event_seq: i64,
+    /// Whether others see "seen" when this user reads their messages.
+    pub send_read_receipts: bool,
+    /// Part of every session's check: bumping it ends all the user's sessions.
+    pub session_epoch: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

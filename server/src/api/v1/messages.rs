@@ -97,3 +97,31 @@ pub async fn create(
     };
     Ok((status, axum::Json(sent.message)))
 }
+
+#[derive(Deserialize)]
+pub struct EditBody {
+    body: String,
+}
+
+/// `PATCH /api/v1/message/{id}/` `{body}` → 200 with the edited message.
+/// Only its sender may (403); a message you cannot see is 404.
+pub async fn edit(
+    State(state): State<AppState>,
+    CurrentUser(editor): CurrentUser,
+    Path(id): Path<i64>,
+    JsonOrForm(edit): JsonOrForm<EditBody>,
+) -> Result<axum::Json<Message>, AppError> {
+    Ok(axum::Json(
+        messages::edit(&state, &editor, id, &edit.body).await?,
+    ))
+}
+
+/// `DELETE /api/v1/message/{id}/` → 204; the message becomes a tombstone.
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(deleter): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    messages::delete(&state, &deleter, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -24,13 +24,11 @@ pub async fn list(
     Query(query): Query<UserQuery>,
 ) -> Result<axum::Json<Page<UserSummary>>, AppError> {
     let page = super::page_number(query.page)?;
-    let page_size = query.page_size.unwrap_or(users::DEFAULT_PAGE_SIZE);
-    if !(1..=users::MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(AppError::invalid(
-            "page_size",
-            format!("Choose a page size from 1 to {}.", users::MAX_PAGE_SIZE),
-        ));
-    }
+    let page_size = super::page_size(
+        query.page_size,
+        users::DEFAULT_PAGE_SIZE,
+        users::MAX_PAGE_SIZE,
+    )?;
     let found = users::list_others(&state.db, viewer.id, &query.search, page, page_size).await?;
     if page > 1 && found.users.is_empty() {
         return Err(AppError::NotFound);

@@ -1,0 +1,129 @@
+//! A user's own account settings: e-mail, read receipts, password, and
+//! ending their other sessions.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+
+use super::AppState;
+use super::accounts;
+use super::auth::{AuthSession, SessionUser};
+use super::entities::user;
+use crate::error::{AppError, FieldErrors};
+use crate::models::{AccountChanges, AccountSettings};
+
+/// The settings page's current values.
+pub async fn get(state: &AppState, user: &SessionUser) -> Result<AccountSettings, AppError> {
+    let row = accounts::find_active_by_id(&state.db, user.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok(AccountSettings {
+        username: row.username,
+        email: row.email,
+        send_read_receipts: row.send_read_receipts,
+    })
+}
+
+/// Applies the changes given (absent fields stay as they are).
+pub async fn update(
+    state: &AppState,
+    user: &SessionUser,
+    changes: AccountChanges,
+) -> Result<AccountSettings, AppError> {
+    let mut update = user::Entity::update_many()
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::IsActive.eq(true));
+    let mut anything = false;
+    if let Some(email) = changes.email {
+        let email = email.trim().to_ascii_lowercase();
+        let value = if email.is_empty() {
+            None
+        } else {
+            let problems = accounts::email_problems(&email);
+            if !problems.is_empty() {
+                let mut errors = FieldErrors::new();
+                errors.insert("email".to_owned(), problems);
+                return Err(AppError::Validation(errors));
+            }
+            Some(email)
+        };
+        update = update.col_expr(user::Column::Email, Expr::value(value));
+        anything = true;
+    }
+    if let Some(send) = changes.send_read_receipts {
+        update = update.col_expr(user::Column::SendReadReceipts, Expr::value(send));
+        anything = true;
+    }
+    if anything {
+        update.exec(&state.db).await.map_err(|error| {
+            if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+                AppError::conflict("email", "Another account has this e-mail address.")
+            } else {
+                AppError::from(error)
+            }
+        })?;
+    }
+    get(state, user).await
+}
+
+/// Changes the password after checking the current one. Every other
+/// session ends; this one carries on.
+pub async fn change_password(
+    state: &AppState,
+    session: &mut AuthSession,
+    current_password: &str,
+    new_password: String,
+) -> Result<(), AppError> {
+    let user = session.user.clone().ok_or(AppError::Unauthorized)?;
+    if accounts::verify_credentials(&state.db, &user.username, current_password)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "current_password",
+            "That is not your current password.",
+        ));
+    }
+    accounts::set_password(&state.db, user.id, new_password)
+        .await
+        .map_err(|error| match error {
+            AppError::Validation(mut fields) => {
+                let problems = fields.remove("password").unwrap_or_default();
+                let mut renamed = FieldErrors::new();
+                renamed.insert("new_password".to_owned(), problems);
+                AppError::Validation(renamed)
+            }
+            other => other,
+        })?;
+    stay_logged_in(state, session, user.id).await
+}
+
+/// Ends every session of the user but this one.
+pub async fn end_other_sessions(
+    state: &AppState,
+    session: &mut AuthSession,
+) -> Result<(), AppError> {
+    let user = session.user.clone().ok_or(AppError::Unauthorized)?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .filter(user::Column::Id.eq(user.id))
+        .exec(&state.db)
+        .await?;
+    stay_logged_in(state, session, user.id).await
+}
+
+/// Re-binds this session to the user's new credentials, so only the others
+/// fail their next check.
+async fn stay_logged_in(
+    state: &AppState,
+    session: &mut AuthSession,
+    user_id: i64,
+) -> Result<(), AppError> {
+    let fresh = accounts::find_active_by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    session.login(&SessionUser::from(fresh)).await?;
+    Ok(())
+}

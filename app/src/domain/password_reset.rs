@@ -1,0 +1,126 @@
+//! Forgotten passwords: a single-use, random (256-bit) link by e-mail, valid
+//! for an hour, stored only as a hash. Asking never reveals whether an
+//! account exists; using a link sets the password and ends every session.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+use super::entities::{password_reset, user};
+use super::mail::Email;
+use super::{AppState, accounts};
+use crate::error::{AppError, FieldErrors};
+
+/// How long a reset link works.
+pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Sends a reset link to `email` if an active account has it. Answers the
+/// same either way, and sends in the background, so neither the answer nor
+/// its timing tells an attacker whether the address is registered.
+pub async fn request(state: &AppState, email: &str) -> Result<(), AppError> {
+    let email = email.trim().to_ascii_lowercase();
+    let problems = accounts::email_problems(&email);
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::new();
+        errors.insert("email".to_owned(), problems);
+        return Err(AppError::Validation(errors));
+    }
+    let Some(account) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.clone()))
+        .filter(user::Column::IsActive.eq(true))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let now = super::now();
+    password_reset::ActiveModel {
+        user_id: Set(account.id),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + LINK_LIFETIME),
+        used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    let link = format!(
+        "{}/reset-password?token={token}",
+        state.settings.public_url.trim_end_matches('/')
+    );
+    let message = Email {
+        to: email,
+        subject: "Reset your ChatApp password".to_owned(),
+        body: format!(
+            "Hello {name},\n\nSomeone (hopefully you) asked to reset the password of your ChatApp account.\n\
+             Open this link within an hour to choose a new one:\n\n{link}\n\n\
+             If it was not you, ignore this e-mail: your password stays as it is.\n",
+            name = account.username
+        ),
+    };
+    let mailer = state.mailer.clone();
+    tokio::spawn(async move {
+        if let Err(error) = mailer.send(message).await {
+            tracing::error!(%error, "could not send a password reset e-mail");
+        }
+    });
+    Ok(())
+}
+
+/// Sets `new_password` for the account a valid, unused, unexpired `token`
+/// belongs to, and uses the token up (with any others of that account).
+pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Result<(), AppError> {
+    let invalid = || {
+        AppError::invalid(
+            "token",
+            "This reset link is invalid, already used or expired. Ask for a new one.",
+        )
+    };
+    let problems = accounts::password_problems(&new_password);
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::new();
+        errors.insert("new_password".to_owned(), problems);
+        return Err(AppError::Validation(errors));
+    }
+    let now = Utc::now();
+    let row = password_reset::Entity::find()
+        .filter(password_reset::Column::TokenHash.eq(token_hash(token.trim())))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .filter(password_reset::Column::ExpiresAt.gt(now))
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid)?;
+    // Claim it: of two racing uses, exactly one changes the row.
+    let claimed = password_reset::Entity::update_many()
+        .col_expr(
+            password_reset::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(password_reset::Column::Id.eq(row.id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    accounts::find_active_by_id(&state.db, row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    accounts::set_password(&state.db, row.user_id, new_password).await?;
+    // Any other link sent to this account is void now.
+    password_reset::Entity::update_many()
+        .col_expr(
+            password_reset::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(password_reset::Column::UserId.eq(row.user_id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,0 +1,109 @@
+//! The settings page: e-mail, read receipts, password, other sessions.
+//! Plain forms, so it works before the WASM loads, and without it.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+
+use crate::components::{AuthCard, PasswordField};
+use crate::error::AppError;
+use crate::models::AccountSettings;
+use crate::server_fns::auth::{
+    ChangePassword, EndOtherSessions, SaveAccountSettings, load_account_settings,
+};
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let current = Resource::new(|| (), |()| load_account_settings());
+    view! {
+        <AuthCard title="Settings" subtitle="Your account, your privacy, your sessions.">
+            <Suspense fallback=|| view! { <p class="list-note">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Ok(settings) => view! { <SettingsForms settings /> }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <Redirect path="/login" /> }.into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <p class="auth-switch"><A href="/">"Back to your conversations"</A></p>
+        </AuthCard>
+    }
+}
+
+#[component]
+fn SettingsForms(settings: AccountSettings) -> impl IntoView {
+    let save = ServerAction::<SaveAccountSettings>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let field_error = move |result: Option<Result<(), AppError>>, field: &str| match result {
+        Some(Err(AppError::Validation(fields) | AppError::Conflict(fields))) => fields
+            .get(field)
+            .and_then(|problems| problems.first().cloned()),
+        _ => None,
+    };
+    let saved = move || save.value().get().map(|result| result.map(|_| ()));
+    let changed = move || change.value().get();
+    let new_password_errors =
+        Signal::derive(move || field_error(changed(), "new_password").into_iter().collect());
+    view! {
+        <section class="settings-section" aria-labelledby="account-heading">
+            <h2 id="account-heading">"Account"</h2>
+            <ActionForm action=save attr:class="auth-form">
+                <div class="field">
+                    <label for="username">"Username"</label>
+                    <input id="username" value=settings.username readonly />
+                </div>
+                <div class="field">
+                    <label for="email">"E-mail " <span class="field-hint">"(for password resets)"</span></label>
+                    <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() />
+                </div>
+                <label class="checkbox">
+                    <input type="checkbox" name="send_read_receipts" value="on" checked=settings.send_read_receipts />
+                    " Let people see when I have read their messages"
+                </label>
+                {move || match saved() {
+                    Some(Ok(())) => view! { <p class="form-note" role="status">"Saved."</p> }.into_any(),
+                    Some(Err(error)) => view! {
+                        <p class="form-error" role="alert">
+                            {field_error(Some(Err(error.clone())), "email").unwrap_or_else(|| error.to_string())}
+                        </p>
+                    }.into_any(),
+                    None => ().into_any(),
+                }}
+                <button class="btn btn-primary" type="submit">"Save"</button>
+            </ActionForm>
+        </section>
+        <section class="settings-section" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Password"</h2>
+            <ActionForm action=change attr:class="auth-form">
+                <div class="field">
+                    <label for="current_password">"Current password"</label>
+                    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
+                </div>
+                <PasswordField label="New password" autocomplete="new-password" hint="At least 8 characters." errors=new_password_errors />
+                {move || match changed() {
+                    Some(Ok(())) => view! {
+                        <p class="form-note" role="status">"Password changed. Your other sessions have ended."</p>
+                    }.into_any(),
+                    Some(Err(error)) => match field_error(Some(Err(error.clone())), "current_password") {
+                        Some(problem) => view! { <p class="form-error" role="alert">{problem}</p> }.into_any(),
+                        None if field_error(Some(Err(error.clone())), "new_password").is_some() => ().into_any(),
+                        None => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    },
+                    None => ().into_any(),
+                }}
+                <button class="btn btn-primary" type="submit">"Change password"</button>
+            </ActionForm>
+        </section>
+        <section class="settings-section" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
+            <ActionForm action=end_others attr:class="auth-form">
+                {move || end_others.value().get().map(|result| match result {
+                    Ok(()) => view! { <p class="form-note" role="status">"Your other sessions have ended."</p> }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+                <button class="btn btn-ghost" type="submit">"Log out my other sessions"</button>
+            </ActionForm>
+        </section>
+    }
+}

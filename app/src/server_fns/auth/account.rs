@@ -1,0 +1,64 @@
+//! The settings page's server functions.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::AccountSettings;
+
+/// The viewer's account settings.
+#[server(prefix = "/rpc", endpoint = "account_settings")]
+pub async fn load_account_settings() -> Result<AccountSettings, AppError> {
+    super::super::respond(async move {
+        let user = super::super::require_user().await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::account_settings::get(&state, &user).await
+    })
+    .await
+}
+
+/// Saves the e-mail address and the read-receipts choice.
+#[server(prefix = "/rpc", endpoint = "save_account_settings")]
+pub async fn save_account_settings(
+    email: String,
+    send_read_receipts: Option<String>,
+) -> Result<AccountSettings, AppError> {
+    super::super::respond(async move {
+        let user = super::super::require_user().await?;
+        let state = crate::domain::AppState::from_context();
+        let changes = crate::models::AccountChanges {
+            email: Some(email),
+            // An unticked checkbox is simply absent from a form.
+            send_read_receipts: Some(send_read_receipts.is_some()),
+        };
+        crate::domain::account_settings::update(&state, &user, changes).await
+    })
+    .await
+}
+
+/// Changes the password; other sessions end.
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(current_password: String, password: String) -> Result<(), AppError> {
+    super::super::respond(async move {
+        let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::account_settings::change_password(
+            &state,
+            &mut session,
+            &current_password,
+            password,
+        )
+        .await
+    })
+    .await
+}
+
+/// Ends every other session of the viewer.
+#[server(prefix = "/rpc", endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<(), AppError> {
+    super::super::respond(async move {
+        let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::account_settings::end_other_sessions(&state, &mut session).await
+    })
+    .await
+}

@@ -1,0 +1,119 @@
+import { expect, test, type Page } from "@playwright/test";
+import { personLink, registerInNewContext, uniqueName, waitForHydration } from "./helpers";
+
+function conversationItem(page: Page, username: string) {
+  return page.getByRole("navigation", { name: "Conversations" }).locator(".conversation-item", { hasText: username });
+}
+
+async function openWith(page: Page, username: string): Promise<void> {
+  await page.getByPlaceholder("Search people").fill(username);
+  await personLink(page, username).click();
+  await expect(page.locator(".conversation-header h2")).toHaveText(username);
+}
+
+async function send(page: Page, body: string): Promise<void> {
+  await page.locator(".composer textarea").fill(body);
+  await page.locator(".composer textarea").press("Enter");
+}
+
+test("unread badges rise and clear in every tab, the title counts them, and the sender sees 'Seen'", async ({ browser }) => {
+  const danaName = uniqueName("dana");
+  const eliName = uniqueName("eli");
+  const eli = await registerInNewContext(browser, eliName);
+  const dana = await registerInNewContext(browser, danaName);
+  // A second tab of Eli's, in the same session.
+  const eliSecondTab = await eli.context().newPage();
+  await eliSecondTab.goto("/");
+  await waitForHydration(eliSecondTab);
+
+  await openWith(dana, eliName);
+  await send(dana, "one");
+  await send(dana, "two");
+
+  for (const page of [eli, eliSecondTab]) {
+    await expect(conversationItem(page, danaName).locator(".unread-badge")).toHaveText("2");
+    await expect(conversationItem(page, danaName).locator(".conversation-preview")).toHaveText("two");
+    await expect.poll(() => page.title()).toMatch(/^\(2\) /);
+  }
+  await expect(dana.locator(".seen")).toHaveCount(0);
+  await eli.setViewportSize({ width: 1100, height: 720 });
+  await eli.screenshot({ path: "../docs/conversations.png" });
+
+  // Opening the conversation reads it: both of Eli's tabs clear.
+  await eli.bringToFront();
+  await conversationItem(eli, danaName).click();
+  await expect(eli.locator(".messages .message-body")).toHaveText(["one", "two"]);
+  for (const page of [eli, eliSecondTab]) {
+    await expect(conversationItem(page, danaName).locator(".unread-badge")).toHaveCount(0);
+    await expect.poll(() => page.title()).not.toMatch(/^\(\d+\) /);
+  }
+  // Dana sees that her newest message was seen, under it only.
+  await expect(dana.locator(".message.mine").last().locator(".seen")).toHaveText("Seen");
+  await expect(dana.locator(".seen")).toHaveCount(1);
+
+  // While Eli looks at the conversation, new messages are read at once.
+  await send(dana, "three");
+  await expect(eli.locator(".messages .message-body").last()).toHaveText("three");
+  await expect(dana.locator(".message.mine").last().locator(".seen")).toHaveText("Seen");
+  await expect(conversationItem(eliSecondTab, danaName).locator(".unread-badge")).toHaveCount(0);
+});
+
+test("edits and deletions reach the other person, and the list follows", async ({ browser }) => {
+  const finName = uniqueName("fin");
+  const gusName = uniqueName("gus");
+  const gus = await registerInNewContext(browser, gusName);
+  const fin = await registerInNewContext(browser, finName);
+  await openWith(fin, gusName);
+  await openWith(gus, finName);
+
+  await send(fin, "helo");
+  await send(fin, "a mistake");
+  await expect(gus.locator(".messages .message-body")).toHaveText(["helo", "a mistake"]);
+
+  const first = fin.locator(".message.mine", { hasText: "helo" });
+  await first.hover();
+  await first.getByRole("button", { name: "Edit" }).click();
+  await fin.getByLabel("Edit message").fill("hello");
+  await fin.getByLabel("Edit message").press("Enter");
+  await expect(gus.locator(".message", { hasText: "hello" }).locator(".edited")).toHaveText("edited");
+  await expect(fin.locator(".message.mine").first().locator(".message-body")).toHaveText("hello");
+
+  const mistake = fin.locator(".message.mine", { hasText: "a mistake" });
+  await mistake.hover();
+  await mistake.getByRole("button", { name: "Delete" }).click();
+  await expect(gus.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
+  await expect(fin.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
+  await expect(conversationItem(gus, finName).locator(".conversation-preview")).toHaveText("Message deleted");
+  // A tombstone offers no actions, and stays after a reload.
+  await expect(fin.locator(".message.deleted").getByRole("button")).toHaveCount(0);
+  await gus.reload();
+  await expect(gus.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
+});
+
+test("'is typing' shows while the other person types, and presence dots follow", async ({ browser }) => {
+  const hal = await registerInNewContext(browser, uniqueName("hal"));
+  const halName = (await hal.locator(".me-name").textContent())!;
+  const ida = await registerInNewContext(browser, uniqueName("ida"));
+  const idaName = (await ida.locator(".me-name").textContent())!;
+  await openWith(hal, idaName);
+  await openWith(ida, halName);
+  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "online", {
+    timeout: 20_000,
+  });
+
+  await hal.locator(".composer textarea").pressSequentially("hello th", { delay: 30 });
+  await expect(ida.locator(".typing-note")).toHaveText(`${halName} is typing…`);
+  // It fades once the signals stop (5 s), and a sent message ends it at once.
+  await expect(ida.locator(".typing-note")).toHaveCount(0, { timeout: 10_000 });
+  await hal.locator(".composer textarea").pressSequentially("ere", { delay: 30 });
+  await expect(ida.locator(".typing-note")).toHaveCount(1);
+  await hal.locator(".composer textarea").press("Enter");
+  await expect(ida.locator(".messages .message-body")).toHaveText(["hello there"]);
+  await expect(ida.locator(".typing-note")).toHaveCount(0);
+
+  // Hal leaves: Ida sees him offline at the next refresh (every 15 s).
+  await hal.context().close();
+  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "offline", {
+    timeout: 25_000,
+  });
+});

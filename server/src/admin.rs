@@ -1,0 +1,136 @@
+//! `server user …`: account administration from the command line.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Write};
+
+use app::domain::accounts::{self, Registration};
+use app::domain::db;
+use app::domain::entities::user;
+use app::error::AppError;
+
+use crate::config::{Config, UserCommand};
+
+/// Runs one command against the configured database; returns what to print.
+pub async fn run(config: &Config, command: UserCommand) -> Result<String, String> {
+    let db = db::connect_and_migrate(&config.database_url, 2)
+        .await
+        .map_err(|error| format!("cannot open the database: {error}"))?;
+    let outcome = match command {
+        UserCommand::Add {
+            username,
+            email,
+            admin,
+        } => {
+            let password = read_password(&format!("Password for {username}: "))?;
+            let created = accounts::register(
+                &db,
+                Registration {
+                    username,
+                    password,
+                    email,
+                },
+            )
+            .await
+            .map_err(explain)?;
+            if admin {
+                accounts::set_flag(&db, created.id, user::Column::IsAdmin, true)
+                    .await
+                    .map_err(|error| error.to_string())?;
+            }
+            Ok(format!(
+                "Created {}{}.",
+                created.username,
+                if admin { " (administrator)" } else { "" }
+            ))
+        }
+        UserCommand::List => {
+            let users = accounts::list_all(&db)
+                .await
+                .map_err(|error| error.to_string())?;
+            let mut table = format!(
+                "{:<32} {:<8} {:<6} {}\n",
+                "USERNAME", "ACTIVE", "ADMIN", "LAST LOG-IN"
+            );
+            for user in users {
+                let _ = writeln!(
+                    table,
+                    "{:<32} {:<8} {:<6} {}",
+                    user.username,
+                    if user.is_active { "yes" } else { "no" },
+                    if user.is_admin { "yes" } else { "no" },
+                    user.last_login_at
+                        .map_or_else(|| "never".to_owned(), |at| at.to_rfc3339())
+                );
+            }
+            Ok(table.trim_end().to_owned())
+        }
+        UserCommand::SetPassword { username } => {
+            let user = find(&db, &username).await?;
+            let password = read_password(&format!("New password for {}: ", user.username))?;
+            accounts::set_password(&db, user.id, password)
+                .await
+                .map_err(explain)?;
+            Ok(format!(
+                "Password changed for {}; their sessions have ended.",
+                user.username
+            ))
+        }
+        UserCommand::Deactivate { username } => {
+            let user = find(&db, &username).await?;
+            accounts::set_flag(&db, user.id, user::Column::IsActive, false)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(format!(
+                "Deactivated {}: they cannot log in and their sessions have ended.",
+                user.username
+            ))
+        }
+        UserCommand::MakeAdmin { username } => {
+            let user = find(&db, &username).await?;
+            accounts::set_flag(&db, user.id, user::Column::IsAdmin, true)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(format!("{} is now an administrator.", user.username))
+        }
+    };
+    db.close().await.ok();
+    outcome
+}
+
+async fn find(db: &sea_orm::DatabaseConnection, username: &str) -> Result<user::Model, String> {
+    accounts::find_by_username(db, username)
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| format!("No user is called {username}."))
+}
+
+/// A password from the terminal (not echoed) or one line of standard input.
+fn read_password(prompt: &str) -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).map_err(|error| error.to_string())
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|error| error.to_string())?;
+        let _ = std::io::stderr().flush();
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    }
+}
+
+/// A validation error as lines a person can act on.
+fn explain(error: AppError) -> String {
+    match error {
+        AppError::Validation(fields) | AppError::Conflict(fields) => fields
+            .into_iter()
+            .flat_map(|(field, problems)| {
+                problems
+                    .into_iter()
+                    .map(move |problem| format!("{field}: {problem}"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,134 @@
+//! `server user …`: the real binary administering accounts on a real
+//! database, checked through the API the way users would notice.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use axum::http::StatusCode;
+use common::{Backend, TestApp};
+use serde_json::json;
+
+/// Runs `server user <args>` with `stdin` as its input; returns (success, output).
+fn admin(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("user")
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn accounts_are_administered_from_the_command_line() {
+    for backend in [Backend::Sqlite, Backend::MariaDb] {
+        let Some(app) = TestApp::on(backend).await else {
+            continue;
+        };
+        let url = app.database_url.clone();
+
+        let (ok, out) = admin(
+            &url,
+            &["add", "root", "--admin"],
+            "a long enough password\n",
+        );
+        assert!(ok, "{out}");
+        assert!(out.contains("Created root (administrator)."), "{out}");
+        let (ok, out) = admin(&url, &["add", "weak"], "short\n");
+        assert!(!ok);
+        assert!(out.contains("password:"), "{out}");
+        let (ok, out) = admin(&url, &["add", "Root"], "a long enough password\n");
+        assert!(!ok, "usernames are unique case-insensitively: {out}");
+
+        // The account works through the API.
+        let mut root = app.client();
+        let logged_in = root
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"username": "root", "password": "a long enough password"}),
+            )
+            .await;
+        assert_eq!(logged_in.status, StatusCode::OK, "{backend:?}");
+
+        // A new password ends the old sessions at once.
+        let (ok, out) = admin(&url, &["set-password", "ROOT"], "another long password\n");
+        assert!(ok, "{out}");
+        assert_eq!(
+            root.get("/api/v1/auth/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let mut root = app.client();
+        let again = root
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"username": "root", "password": "another long password"}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::OK);
+
+        // Deactivated: sessions end, no log-in, hidden from search; the
+        // people they wrote to still read their messages.
+        let mut bob = app.user("bob").await;
+        let id = root.send_message("bob", "before I go").await;
+        let (ok, out) = admin(&url, &["deactivate", "root"], "");
+        assert!(ok, "{out}");
+        assert_eq!(
+            root.get("/api/v1/auth/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let login = app
+            .client()
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"username": "root", "password": "another long password"}),
+            )
+            .await;
+        assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+        let search = bob.get("/api/v1/user/?search=root").await;
+        assert_eq!(search.body["count"], 0);
+        let message = bob.get(&format!("/api/v1/message/{id}/")).await;
+        assert_eq!(message.body["body"], "before I go");
+
+        let (ok, out) = admin(&url, &["make-admin", "bob"], "");
+        assert!(ok, "{out}");
+        let (ok, out) = admin(&url, &["list"], "");
+        assert!(ok, "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("USERNAME"), "{out}");
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.split_whitespace().collect::<Vec<_>>()[..3]
+                    == ["bob", "yes", "yes"]),
+            "{out}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.split_whitespace().collect::<Vec<_>>()[..3]
+                    == ["root", "no", "yes"]),
+            "{out}"
+        );
+        let (ok, out) = admin(&url, &["deactivate", "nobody"], "");
+        assert!(!ok);
+        assert!(out.contains("No user is called nobody."), "{out}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Forgotten passwords, through the file outbox: no account enumeration,
+//! single-use hashed tokens that expire, and every session ended.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::common::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_reset_link_sets_the_password_once_and_ends_every_session,
+    asking_reveals_nothing_about_accounts,
+    bad_expired_and_weak_resets_are_refused,
+);
+
+/// Waits for the e-mails in the app's outbox (sent in the background).
+async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
+    let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
+    for _ in 0..100 {
+        let mut mails: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= expected {
+            mails.sort();
+            return mails;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("expected {expected} e-mails in {}", dir.display());
+}
+
+fn token_in(mail: &str) -> String {
+    let start = mail.find("token=").expect("a reset link") + "token=".len();
+    mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+async fn register_with_email(app: &TestApp, username: &str, email: &str) -> crate::common::Client {
+    let mut client = app.client();
+    let response = client
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"username": username, "password": "correct horse", "email": email}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    client
+}
+
+async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp) {
+    let mut laptop = register_with_email(&app, "ann", "ann@example.org").await;
+    let mut phone = app.client();
+    phone
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "ann", "password": "correct horse"}),
+        )
+        .await;
+
+    let asked = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": " Ann@Example.org "}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    let mails = outbox(&app, 1).await;
+    assert!(mails[0].contains("To: ann@example.org"), "{}", mails[0]);
+    assert!(mails[0].contains("http://127.0.0.1:3000/reset-password?token="));
+    let token = token_in(&mails[0]);
+    assert_eq!(token.len(), 64, "256 random bits, hex");
+    // Only a hash is stored.
+    let stored = sea_orm::ConnectionTrait::query_one_raw(
+        &app.state.db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&app.state.db),
+            "SELECT token_hash FROM password_resets".to_owned(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<String>("", "token_hash")
+    .unwrap();
+    assert_ne!(stored, token);
+
+    let confirm = |token: &str| json!({"token": token, "new_password": "a brand new secret"});
+    let done = app
+        .client()
+        .post_json("/api/v1/auth/password-reset/confirm", &confirm(&token))
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    for session in [&mut laptop, &mut phone] {
+        assert_eq!(
+            session.get("/api/v1/auth/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let old = app
+        .client()
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "ann", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = app
+        .client()
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "ann", "password": "a brand new secret"}),
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::OK);
+
+    // Single use.
+    let again = app
+        .client()
+        .post_json("/api/v1/auth/password-reset/confirm", &confirm(&token))
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(again.body["errors"]["token"].is_array(), "{}", again.body);
+}
+
+async fn asking_reveals_nothing_about_accounts(app: TestApp) {
+    register_with_email(&app, "ann", "ann@example.org").await;
+    let known = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "ann@example.org"}),
+        )
+        .await;
+    let unknown = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "nobody@example.org"}),
+        )
+        .await;
+    assert_eq!(known.status, StatusCode::ACCEPTED);
+    assert_eq!(unknown.status, known.status);
+    assert_eq!(unknown.body, known.body);
+    // Exactly one e-mail went out: to the account that exists.
+    assert_eq!(outbox(&app, 1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(outbox(&app, 1).await.len(), 1);
+
+    let malformed = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "not an address"}),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+}
+
+async fn bad_expired_and_weak_resets_are_refused(app: TestApp) {
+    register_with_email(&app, "ann", "ann@example.org").await;
+    app.client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "ann@example.org"}),
+        )
+        .await;
+    let token = token_in(&outbox(&app, 1).await[0]);
+
+    let weak = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(
+        weak.body["errors"]["new_password"].is_array(),
+        "{}",
+        weak.body
+    );
+
+    let forged = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": "0".repeat(64), "new_password": "a brand new secret"}),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+
+    // An hour later the link is dead (moved back in time in the database).
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "UPDATE password_resets SET expires_at = created_at",
+    )
+    .await
+    .unwrap();
+    let expired = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "a brand new secret"}),
+        )
+        .await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    let still_old = app
+        .client()
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "ann", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(still_old.status, StatusCode::OK);
+}
