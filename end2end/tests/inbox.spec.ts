@@ -117,3 +117,42 @@ test("'is typing' shows while the other person types, and presence dots follow",
     timeout: 25_000,
   });
 });
+
+test("a browser notification comes for a message whose conversation is not on screen", async ({ browser }) => {
+  const kaiName = uniqueName("kai");
+  const lou = await registerInNewContext(browser, uniqueName("lou"));
+  const louName = (await lou.locator(".me-name").textContent())!;
+  const kaiContext = await browser.newContext();
+  await kaiContext.grantPermissions(["notifications"]);
+  // Record what the page shows through the real Notification API.
+  await kaiContext.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body: string }[] = [];
+    (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+    window.Notification = class extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        shown.push({ title, body: options?.body ?? "" });
+      }
+    } as typeof Notification;
+  });
+  const kai = await kaiContext.newPage();
+  const registered = await kai.request.post("/api/v1/auth/register", {
+    data: { username: kaiName, password: "correct horse battery" },
+  });
+  expect(registered.status()).toBe(201);
+  await kai.goto("/");
+  await waitForHydration(kai);
+  const shown = () => kai.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications);
+
+  await openWith(lou, kaiName);
+  await send(lou, "ping while you look elsewhere");
+  await expect.poll(shown).toEqual([{ title: louName, body: "ping while you look elsewhere" }]);
+
+  // With the conversation on screen, no notification.
+  await conversationItem(kai, louName).click();
+  await expect(kai.locator(".messages .message-body")).toHaveText(["ping while you look elsewhere"]);
+  await send(lou, "now you are here");
+  await expect(kai.locator(".messages .message-body").last()).toHaveText("now you are here");
+  expect(await shown()).toHaveLength(1);
+});

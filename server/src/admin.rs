@@ -70,6 +70,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             accounts::set_password(&db, user.id, password)
                 .await
                 .map_err(explain)?;
+            close_sockets(config, user.id).await;
             Ok(format!(
                 "Password changed for {}; their sessions have ended.",
                 user.username
@@ -80,6 +81,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             accounts::set_flag(&db, user.id, user::Column::IsActive, false)
                 .await
                 .map_err(|error| error.to_string())?;
+            close_sockets(config, user.id).await;
             Ok(format!(
                 "Deactivated {}: they cannot log in and their sessions have ended.",
                 user.username
@@ -95,6 +97,17 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
     };
     db.close().await.ok();
     outcome
+}
+
+/// With Redis, tells the running nodes to close the user's open sockets
+/// (their requests already fail: each one re-reads the account).
+async fn close_sockets(config: &Config, user_id: i64) {
+    let Some(url) = &config.redis_url else { return };
+    if let Err(error) =
+        app::domain::channel_layer::redis::announce_user_sessions_ended(url, user_id).await
+    {
+        eprintln!("Could not tell the running nodes through Redis: {error}");
+    }
 }
 
 async fn find(db: &sea_orm::DatabaseConnection, username: &str) -> Result<user::Model, String> {

@@ -213,7 +213,14 @@ impl Outgoing {
                     Ok(SessionEnding::One(ended)) if watch.session_id.as_deref() == Some(&*ended) => {
                         return Stop::Close(close_frame(CLOSE_LOGGED_OUT, "logged out"));
                     }
-                    Ok(SessionEnding::One(_)) => Ok(()),
+                    Ok(SessionEnding::User { user_id, except })
+                        if user_id == stream.user_id
+                            && except.as_deref() != watch.session_id.as_deref() =>
+                    {
+                        return Stop::Close(close_frame(CLOSE_LOGGED_OUT, "session ended"));
+                    }
+                    // Another session's, or another user's.
+                    Ok(SessionEnding::One(_) | SessionEnding::User { .. }) => Ok(()),
                     // Endings may have been missed: ask the database.
                     Ok(SessionEnding::Unknown) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         if session_gone(&stream.db, watch.session_id.as_deref()).await {

@@ -100,14 +100,21 @@ async fn every_connection_of_sender_and_recipient_is_notified_exactly_once() {
     let mut carol_tab = connect(address, &carol, None).await.unwrap();
 
     let id = alice.send_message("bob", "hello").await;
-    // The first event of each user: seq 1 on every connection.
-    let expected = json!({"type": "message", "message": id.to_string(), "seq": 1});
-    for socket in [&mut alice_tab_1, &mut alice_tab_2, &mut bob_tab] {
+    // The first event of each user: seq 1 on every connection, naming the
+    // other person and the receiver's unread count there.
+    let to_alice =
+        json!({"type": "message", "message": id.to_string(), "seq": 1, "with": "bob", "unread": 0});
+    let to_bob = json!({"type": "message", "message": id.to_string(), "seq": 1, "with": "alice", "unread": 1});
+    for (socket, expected) in [
+        (&mut alice_tab_1, &to_alice),
+        (&mut alice_tab_2, &to_alice),
+        (&mut bob_tab, &to_bob),
+    ] {
         let frame = next_text(socket, Duration::from_secs(5))
             .await
             .expect("a notification");
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&frame).unwrap(),
+            &serde_json::from_str::<serde_json::Value>(&frame).unwrap(),
             expected
         );
     }
@@ -234,8 +241,10 @@ async fn send_many(client: &mut Client, to: &str, count: usize) -> Vec<i64> {
     ids
 }
 
+/// A message from Alice as Bob's stream carries it: Bob never reads in
+/// these tests, so his unread count equals the seq.
 fn message_frame(id: i64, seq: i64) -> Value {
-    json!({"type": "message", "message": id.to_string(), "seq": seq})
+    json!({"type": "message", "message": id.to_string(), "seq": seq, "with": "alice", "unread": seq})
 }
 
 #[tokio::test]
@@ -391,4 +400,48 @@ async fn concurrent_senders_get_a_gapless_sequence() {
         received.sort_unstable();
         assert_eq!(received, sent, "{backend:?}");
     }
+}
+
+/// A new password (or "log out other sessions") closes the sockets of the
+/// user's other sessions at once, and leaves this session's open.
+#[tokio::test]
+async fn ending_other_sessions_closes_their_sockets_only() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let mut here = app.user("alice").await;
+    let mut there = app.client();
+    there
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "alice", "password": "correct horse"}),
+        )
+        .await;
+    let mut this_socket = connect(address, &here, None).await.unwrap();
+    let mut other_socket = connect(address, &there, None).await.unwrap();
+
+    let changed = here
+        .post_json(
+            "/api/v1/auth/password",
+            &json!({"current_password": "correct horse", "new_password": "a new long secret"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    let frame = tokio::time::timeout(Duration::from_secs(5), other_socket.next())
+        .await
+        .expect("closed in time");
+    match frame {
+        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 4401),
+        other => panic!("expected a 4401 close, got {other:?}"),
+    }
+    assert_eq!(
+        next_text(&mut this_socket, Duration::from_millis(300)).await,
+        None,
+        "this session's socket stays open"
+    );
+    app.user("bob").await;
+    let id = here.send_message("bob", "still here").await;
+    let frame = next_text(&mut this_socket, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(frame.contains(&format!("\"{id}\"")), "{frame}");
 }

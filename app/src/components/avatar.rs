@@ -16,9 +16,15 @@ pub fn Avatar(#[prop(into)] name: String) -> impl IntoView {
     }
 }
 
-/// A dot for someone's presence: online, away or offline.
+/// A dot for someone's presence: online, away or offline. `announced` gives
+/// it a label for screen readers; inside a link named after the person it
+/// stays silent (and shows its status on hover), so the link's name is
+/// just theirs.
 #[component]
-pub fn PresenceDot(#[prop(into)] who: Signal<String>) -> impl IntoView {
+pub fn PresenceDot(
+    #[prop(into)] who: Signal<String>,
+    #[prop(optional)] announced: bool,
+) -> impl IntoView {
     let chat = super::ChatContext::use_context();
     let status = move || match chat.presence_of(&who.get()) {
         crate::models::PresenceStatus::Online => "online",
@@ -26,6 +32,13 @@ pub fn PresenceDot(#[prop(into)] who: Signal<String>) -> impl IntoView {
         crate::models::PresenceStatus::Offline => "offline",
     };
     view! {
-        <span class="presence-dot" data-status=status title=status aria-label=status role="img"></span>
+        <span
+            class="presence-dot"
+            data-status=status
+            title=status
+            role=announced.then_some("img")
+            aria-label=move || announced.then(status)
+            aria-hidden=(!announced).then_some("true")
+        ></span>
     }
 }

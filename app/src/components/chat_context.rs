@@ -51,6 +51,8 @@ pub struct ChatContext {
     pub typing_out: RwSignal<Option<(String, u32)>>,
     /// When the last typing signal went out (browser milliseconds).
     typing_sent_at: StoredValue<f64>,
+    /// The people the People list shows (their presence is polled too).
+    pub directory: RwSignal<Vec<String>>,
     /// Who is online or away (lower-case username), refreshed while shown.
     pub presence: RwSignal<std::collections::HashMap<String, crate::models::PresenceStatus>>,
 }
@@ -82,6 +84,7 @@ impl ChatContext {
             typing_out: RwSignal::new(None),
             typing_sent_at: StoredValue::new(f64::NEG_INFINITY),
             presence: RwSignal::new(std::collections::HashMap::new()),
+            directory: RwSignal::new(Vec::new()),
         }
     }
 

@@ -46,7 +46,7 @@ pub fn ConversationPane() -> impl IntoView {
                 <a class="back-link" href="/" aria-label="Back to people">"‹"</a>
                 <span class="avatar-with-presence">
                     {move || view! { <Avatar name=other.get() /> }}
-                    <PresenceDot who=other />
+                    <PresenceDot who=other announced=true />
                 </span>
                 <div class="conversation-title">
                     <h2>{move || other.get()}</h2>

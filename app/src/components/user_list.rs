@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::Avatar;
+use super::{Avatar, PresenceDot};
 use crate::models::UserSummary;
 use crate::server_fns::users::list_users;
 
@@ -95,10 +95,27 @@ pub fn UserList() -> impl IntoView {
 #[component]
 fn UserItem(user: UserSummary) -> impl IntoView {
     let href = format!("/chat/{}", user.username);
+    // Shown, so its presence is worth knowing.
+    if let Some(chat) = use_context::<super::ChatContext>() {
+        let name = user.username.clone();
+        let added = chat.directory.try_update_untracked(|directory| {
+            let new = !directory.contains(&name);
+            if new {
+                directory.push(name);
+            }
+            new
+        });
+        if added == Some(true) {
+            chat.directory.notify();
+        }
+    }
     view! {
         <li>
             <A href=href attr:class="user-item">
-                <Avatar name=user.username.clone() />
+                <span class="avatar-with-presence">
+                    <Avatar name=user.username.clone() />
+                    <PresenceDot who=user.username.clone() />
+                </span>
                 <span class="user-name">{user.username}</span>
             </A>
         </li>

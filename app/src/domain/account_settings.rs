@@ -94,7 +94,9 @@ pub async fn change_password(
             }
             other => other,
         })?;
-    stay_logged_in(state, session, user.id).await
+    stay_logged_in(state, session, user.id).await?;
+    end_others_sockets(state, session, user.id);
+    Ok(())
 }
 
 /// Ends every session of the user but this one.
@@ -111,7 +113,17 @@ pub async fn end_other_sessions(
         .filter(user::Column::Id.eq(user.id))
         .exec(&state.db)
         .await?;
-    stay_logged_in(state, session, user.id).await
+    stay_logged_in(state, session, user.id).await?;
+    end_others_sockets(state, session, user.id);
+    Ok(())
+}
+
+/// Closes the open sockets of the user's other sessions, on every node.
+fn end_others_sockets(state: &AppState, session: &AuthSession, user_id: i64) {
+    let current = session.session.id().map(|id| id.to_string());
+    state
+        .channels
+        .end_user_sessions(user_id, current.as_deref());
 }
 
 /// Re-binds this session to the user's new credentials, so only the others

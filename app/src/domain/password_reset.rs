@@ -108,6 +108,7 @@ pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Res
         .await?
         .ok_or_else(invalid)?;
     accounts::set_password(&state.db, row.user_id, new_password).await?;
+    state.channels.end_user_sessions(row.user_id, None);
     // Any other link sent to this account is void now.
     password_reset::Entity::update_many()
         .col_expr(

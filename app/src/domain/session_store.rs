@@ -74,6 +74,9 @@ impl SessionCache {
                 }
             }
             SessionEnding::Unknown => self.cache.invalidate_all(),
+            // Each request re-reads the user and checks the session against
+            // the new credentials: nothing cached to drop.
+            SessionEnding::User { .. } => {}
         }
     }
 

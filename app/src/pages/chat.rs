@@ -231,6 +231,9 @@ fn poll_presence(chat: ChatContext, pathname: Memo<String>) {
         if let Some(open) = pathname.get().strip_prefix("/chat/") {
             people.push(open.to_ascii_lowercase());
         }
+        chat.directory.with(|directory| {
+            people.extend(directory.iter().map(|name| name.to_ascii_lowercase()));
+        });
         people.sort();
         people.dedup();
         people

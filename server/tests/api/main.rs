@@ -10,5 +10,6 @@ mod errors;
 mod inbox_property;
 mod messages;
 mod password_reset;
+mod presence;
 mod server_fns;
 mod users;

@@ -37,6 +37,12 @@ pub struct Delivery {
 pub enum SessionEnding {
     /// This session id was logged out.
     One(Arc<str>),
+    /// Every session of this user but `except` ended (a new password, "log
+    /// out other sessions", deactivation).
+    User {
+        user_id: i64,
+        except: Option<Arc<str>>,
+    },
     /// Endings may have been missed (the link between nodes was down): forget
     /// every cached session and read them from the database again.
     Unknown,
@@ -63,6 +69,9 @@ pub trait ChannelLayer: Send + Sync + 'static {
 
     /// Tells every node that `session_id` was logged out.
     fn end_session(&self, session_id: &str);
+
+    /// Tells every node that all of `user_id`'s sessions but `except` ended.
+    fn end_user_sessions(&self, user_id: i64, except: Option<&str>);
 
     /// The sessions that end, on any node, from now on.
     fn session_endings(&self) -> broadcast::Receiver<SessionEnding>;
@@ -205,6 +214,13 @@ impl ChannelLayer for InProcessChannelLayer {
 
     fn end_session(&self, session_id: &str) {
         self.announce(SessionEnding::One(session_id.into()));
+    }
+
+    fn end_user_sessions(&self, user_id: i64, except: Option<&str>) {
+        self.announce(SessionEnding::User {
+            user_id,
+            except: except.map(Arc::from),
+        });
     }
 
     fn session_endings(&self) -> broadcast::Receiver<SessionEnding> {

@@ -55,6 +55,10 @@ enum Body {
     SessionEnded {
         session_id: String,
     },
+    UserSessionsEnded {
+        user_id: i64,
+        except: Option<String>,
+    },
     /// The sender may have failed to publish something: every node's
     /// connections should replay from the database.
     CatchUp,
@@ -153,6 +157,14 @@ impl ChannelLayer for RedisChannelLayer {
         self.local.end_session(session_id);
         self.send(Body::SessionEnded {
             session_id: session_id.to_owned(),
+        });
+    }
+
+    fn end_user_sessions(&self, user_id: i64, except: Option<&str>) {
+        self.local.end_user_sessions(user_id, except);
+        self.send(Body::UserSessionsEnded {
+            user_id,
+            except: except.map(str::to_owned),
         });
     }
 
@@ -327,6 +339,12 @@ fn receive(local: &InProcessChannelLayer, node: &str, message: &redis::Msg) {
         Body::SessionEnded { session_id } => {
             local.announce(SessionEnding::One(session_id.into()));
         }
+        Body::UserSessionsEnded { user_id, except } => {
+            local.announce(SessionEnding::User {
+                user_id,
+                except: except.map(Into::into),
+            });
+        }
         Body::CatchUp => local.request_catch_up(),
     }
 }
@@ -346,6 +364,23 @@ async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> 
         () = shutdown.cancelled() => false,
         () = tokio::time::sleep(duration) => true,
     }
+}
+
+/// Tells the nodes behind the Redis at `url` that all sessions of `user_id`
+/// ended, from a process that is not a node (the admin commands).
+pub async fn announce_user_sessions_ended(url: &str, user_id: i64) -> redis::RedisResult<()> {
+    let client = redis::Client::open(url)?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let Some(payload) = encode(
+        "admin",
+        Body::UserSessionsEnded {
+            user_id,
+            except: None,
+        },
+    ) else {
+        return Ok(());
+    };
+    connection.publish::<_, _, ()>(CHANNEL, payload).await
 }
 
 #[cfg(test)]
