@@ -20,11 +20,14 @@ pub struct AccountSettings {
 }
 
 /// `PATCH /api/v1/auth/settings`: only the fields given change; an empty
-/// `email` removes it.
+/// `email` removes it. Changing the e-mail needs `current_password` (the
+/// address is where password resets go).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountChanges {
     #[serde(default)]
     pub email: Option<String>,
+    #[serde(default)]
+    pub current_password: Option<String>,
     #[serde(default)]
     pub send_read_receipts: Option<bool>,
 }

@@ -69,8 +69,9 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Send e-mail by SMTP: `smtp://user:pass@host:587` (STARTTLS),
-    /// `smtps://…:465`, or `smtp://localhost:25?tls=none` for a local relay.
+    /// Send e-mail by SMTP: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS), or plain
+    /// `smtp://localhost:25` for a relay on the same machine.
     /// Unset: e-mail goes to files in `MAIL_OUTBOX_DIR` and to the log.
     #[arg(long, env = "SMTP_URL")]
     pub smtp_url: Option<String>,

@@ -129,7 +129,7 @@ async fn serve_socket(
     let heard = Arc::clone(&last_heard_ms);
     let mut receive_task = tokio::spawn(async move {
         // Online while this task runs; dropping it when the socket ends.
-        let mut presence = peer.state.presence.connect(peer.user.id).await;
+        let mut presence = peer.state.presence.connect(peer.user.id);
         let mut last_typing: Option<Instant> = None;
         while let Some(Ok(frame)) = receiver.next().await {
             heard.store(elapsed_ms(started), Ordering::Relaxed);
@@ -147,9 +147,7 @@ async fn serve_socket(
                             typing::notify(&peer.state, &peer.user, &to).await;
                         }
                         Ok(ClientFrame::Presence { status }) => {
-                            presence
-                                .set_away(status == app::models::PresenceStatus::Away)
-                                .await;
+                            presence.set_away(status == app::models::PresenceStatus::Away);
                         }
                         Err(_) => {}
                     }

@@ -123,9 +123,12 @@ impl ChatContext {
     /// Takes `page` as the conversation list, then re-applies what arrived
     /// meanwhile (events at or before the snapshot's `seq` are skipped).
     pub fn load_inbox(&self, page: ConversationPage) {
-        let me = self.viewer.with_value(|viewer| viewer.username.clone());
+        // Loaded asynchronously: the page may be gone.
+        let Some(me) = self.viewer.try_with_value(|viewer| viewer.username.clone()) else {
+            return;
+        };
         let mut inbox = Inbox::from_page(&me, page);
-        self.recent.with_value(|(events, messages)| {
+        self.recent.try_with_value(|(events, messages)| {
             for event in events {
                 inbox.apply(event);
             }

@@ -99,13 +99,14 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Self::Day(key, _) => format!("day-{key}"),
-            // An edit or a deletion renders the row anew.
-            Self::Message(message) => format!(
-                "msg-{}-{}-{}",
-                message.id,
-                message.edited_at.map_or(0, |at| at.timestamp()),
-                message.deleted
-            ),
+            // An edit or a deletion renders the row anew (edit times are
+            // whole seconds, so the body itself is part of the key).
+            Self::Message(message) => {
+                use std::hash::{Hash, Hasher};
+                let mut body = std::collections::hash_map::DefaultHasher::new();
+                message.body.hash(&mut body);
+                format!("msg-{}-{:x}-{}", message.id, body.finish(), message.deleted)
+            }
         }
     }
 }
@@ -334,8 +335,10 @@ fn MessageActions(
         leptos::task::spawn_local(async move {
             match crate::client::delete_message(id).await {
                 Ok(()) => {
-                    if let Ok(message) = crate::client::fetch_message(id).await {
-                        chat.replace_live_message(message, Some(&other.get_untracked()));
+                    if let Ok(message) = crate::client::fetch_message(id).await
+                        && let Some(other) = other.try_get_untracked()
+                    {
+                        chat.replace_live_message(message, Some(&other));
                     }
                 }
                 Err(error) => {
@@ -375,7 +378,9 @@ fn MessageEditor(
         leptos::task::spawn_local(async move {
             match crate::client::edit_message(id, &text).await {
                 Ok(message) => {
-                    chat.replace_live_message(message, Some(&other.get_untracked()));
+                    if let Some(other) = other.try_get_untracked() {
+                        chat.replace_live_message(message, Some(&other));
+                    }
                     editing.try_set(None);
                 }
                 Err(error) => {

@@ -33,7 +33,21 @@ pub async fn update(
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::IsActive.eq(true));
     let mut anything = false;
-    if let Some(email) = changes.email {
+    let current = accounts::find_active_by_id(&state.db, user.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if let Some(email) = changes.email
+        && Some(email.trim().to_ascii_lowercase()) != current.email
+        && !(email.trim().is_empty() && current.email.is_none())
+    {
+        // Whoever controls the address can reset the password: prove it is
+        // the owner changing it, not someone at an unlocked screen.
+        check_current_password(
+            state,
+            user,
+            changes.current_password.as_deref().unwrap_or_default(),
+        )
+        .await?;
         let email = email.trim().to_ascii_lowercase();
         let value = if email.is_empty() {
             None
@@ -74,15 +88,7 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), AppError> {
     let user = session.user.clone().ok_or(AppError::Unauthorized)?;
-    if accounts::verify_credentials(&state.db, &user.username, current_password)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid(
-            "current_password",
-            "That is not your current password.",
-        ));
-    }
+    check_current_password(state, &user, current_password).await?;
     accounts::set_password(&state.db, user.id, new_password)
         .await
         .map_err(|error| match error {
@@ -96,6 +102,26 @@ pub async fn change_password(
         })?;
     stay_logged_in(state, session, user.id).await?;
     end_others_sockets(state, session, user.id);
+    Ok(())
+}
+
+/// Checks the user's current password, throttled like log-ins so it cannot
+/// be used to guess one.
+async fn check_current_password(
+    state: &AppState,
+    user: &SessionUser,
+    password: &str,
+) -> Result<(), AppError> {
+    state.login_throttle.check(&user.username)?;
+    if accounts::verify_credentials(&state.db, &user.username, password)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "current_password",
+            "That is not your current password.",
+        ));
+    }
     Ok(())
 }
 

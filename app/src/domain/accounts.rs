@@ -235,6 +235,16 @@ pub async fn set_password(
         .filter(user::Column::Id.eq(user_id))
         .exec(db)
         .await?;
+    // A reset link sent before is for the old password: void it.
+    super::entities::password_reset::Entity::update_many()
+        .col_expr(
+            super::entities::password_reset::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(super::entities::password_reset::Column::UserId.eq(user_id))
+        .filter(super::entities::password_reset::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -28,9 +28,10 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// SMTP when `smtp_url` is given (`smtp://user:pass@host:587` with
-    /// STARTTLS, `smtps://…` for TLS, `smtp://host:25?tls=none` for a local
-    /// relay), else the file outbox at `outbox_dir`.
+    /// SMTP when `smtp_url` is given (lettre's URLs:
+    /// `smtp://user:pass@host:587?tls=required` for STARTTLS,
+    /// `smtps://user:pass@host:465` for TLS, plain `smtp://host:25` for a
+    /// relay on the same machine), else the file outbox at `outbox_dir`.
     pub fn new(smtp_url: Option<&str>, outbox_dir: &Path, from: &str) -> Result<Self, String> {
         let from: Mailbox = from
             .parse()
@@ -120,4 +121,92 @@ fn build(from: &Mailbox, email: &Email) -> Result<Message, String> {
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|error| format!("cannot build the e-mail: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    use super::{Email, Mailer};
+
+    /// A minimal SMTP sink on loopback: accepts one message and returns what
+    /// came after DATA.
+    async fn smtp_sink() -> (u16, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (reader, mut writer) = stream.into_split();
+            let mut lines = BufReader::new(reader).lines();
+            writer.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+            let mut data = String::new();
+            let mut in_data = false;
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if in_data {
+                    if line == "." {
+                        in_data = false;
+                        writer.write_all(b"250 queued\r\n").await.unwrap();
+                    } else {
+                        data.push_str(&line);
+                        data.push('\n');
+                    }
+                    continue;
+                }
+                let reply: &[u8] = match line.split_whitespace().next().unwrap_or("") {
+                    "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                    "DATA" => {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => {
+                        writer.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    }
+                    _ => b"250 ok\r\n",
+                };
+                writer.write_all(reply).await.unwrap();
+            }
+            data
+        });
+        (port, received)
+    }
+
+    #[tokio::test]
+    async fn smtp_url_sends_through_that_server() {
+        let (port, received) = smtp_sink().await;
+        let mailer = Mailer::new(
+            Some(&format!("smtp://127.0.0.1:{port}")),
+            std::path::Path::new("unused"),
+            "ChatApp <chatapp@example.org>",
+        )
+        .unwrap();
+        assert!(mailer.outbox().is_none());
+        let link = format!(
+            "https://chat.example.org/reset-password?token={}",
+            "ab".repeat(32)
+        );
+        mailer
+            .send(Email {
+                to: "ann@example.org".into(),
+                subject: "Reset your ChatApp password".into(),
+                body: format!("Open this link:\n\n{link}\n"),
+            })
+            .await
+            .unwrap();
+        let data = received.await.unwrap();
+        assert!(data.contains("To: ann@example.org"), "{data}");
+        assert!(
+            data.contains("Subject: Reset your ChatApp password"),
+            "{data}"
+        );
+        // Whole, not wrapped or quoted-printable.
+        assert!(data.contains(&link), "{data}");
+    }
+
+    #[test]
+    fn a_bad_sender_or_smtp_url_is_refused_at_start_up() {
+        let outbox = std::path::Path::new("unused");
+        assert!(Mailer::new(None, outbox, "not an address").is_err());
+        assert!(Mailer::new(Some("ftp://nowhere"), outbox, "a@example.org").is_err());
+    }
 }

@@ -242,15 +242,24 @@ pub async fn edit(
     }
     let txn = state.db.begin().await?;
     events::lock_streams(&txn, &[row.sender_id, row.recipient_id]).await?;
-    message::Entity::update_many()
+    let edited = message::Entity::update_many()
         .col_expr(message::Column::Body, sea_orm::sea_query::Expr::value(body))
         .col_expr(
             message::Column::EditedAt,
             sea_orm::sea_query::Expr::value(super::now()),
         )
         .filter(message::Column::Id.eq(message_id))
+        // Deleted meanwhile (another tab): a tombstone stays one.
+        .filter(message::Column::DeletedAt.is_null())
         .exec(&txn)
         .await?;
+    if edited.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(AppError::conflict(
+            "body",
+            "This message was deleted; it cannot be edited.",
+        ));
+    }
     let names = participant_names(&txn, &row).await?;
     let new_events = names
         .into_iter()
@@ -285,7 +294,7 @@ pub async fn delete(
     }
     let txn = state.db.begin().await?;
     events::lock_streams(&txn, &[row.sender_id, row.recipient_id]).await?;
-    message::Entity::update_many()
+    let tombstoned = message::Entity::update_many()
         .col_expr(
             message::Column::Body,
             sea_orm::sea_query::Expr::value(String::new()),
@@ -298,6 +307,11 @@ pub async fn delete(
         .filter(message::Column::DeletedAt.is_null())
         .exec(&txn)
         .await?;
+    if tombstoned.rows_affected == 0 {
+        // Another tab deleted it first: already done, nothing to announce.
+        txn.rollback().await?;
+        return Ok(());
+    }
     let mut new_events = Vec::with_capacity(2);
     for (user_id, with) in participant_names(&txn, &row).await? {
         let other_id = if user_id == row.sender_id {

@@ -14,10 +14,11 @@ use crate::error::{AppError, FieldErrors};
 /// How long a reset link works.
 pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// Sends a reset link to `email` if an active account has it. Answers the
-/// same either way, and sends in the background, so neither the answer nor
-/// its timing tells an attacker whether the address is registered.
-pub async fn request(state: &AppState, email: &str) -> Result<(), AppError> {
+/// Sends a reset link to `email` if an active account has it. Answers at
+/// once and the same either way: the lookup, the token and the e-mail all
+/// happen in the background, so neither the answer nor its timing tells an
+/// attacker whether the address is registered.
+pub fn request(state: &AppState, email: &str) -> Result<(), AppError> {
     let email = email.trim().to_ascii_lowercase();
     let problems = accounts::email_problems(&email);
     if !problems.is_empty() {
@@ -25,6 +26,16 @@ pub async fn request(state: &AppState, email: &str) -> Result<(), AppError> {
         errors.insert("email".to_owned(), problems);
         return Err(AppError::Validation(errors));
     }
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = send_link(&state, email).await {
+            tracing::error!(%error, "could not send a password reset link");
+        }
+    });
+    Ok(())
+}
+
+async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {
     let Some(account) = user::Entity::find()
         .filter(user::Column::Email.eq(email.clone()))
         .filter(user::Column::IsActive.eq(true))
@@ -59,13 +70,10 @@ pub async fn request(state: &AppState, email: &str) -> Result<(), AppError> {
             name = account.username
         ),
     };
-    let mailer = state.mailer.clone();
-    tokio::spawn(async move {
-        if let Err(error) = mailer.send(message).await {
-            tracing::error!(%error, "could not send a password reset e-mail");
-        }
-    });
-    Ok(())
+    state.mailer.send(message).await.map_err(|error| {
+        tracing::error!(%error, "could not send a password reset e-mail");
+        AppError::Internal
+    })
 }
 
 /// Sets `new_password` for the account a valid, unused, unexpired `token`
@@ -107,18 +115,9 @@ pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Res
     accounts::find_active_by_id(&state.db, row.user_id)
         .await?
         .ok_or_else(invalid)?;
+    // This also voids any other link sent to the account.
     accounts::set_password(&state.db, row.user_id, new_password).await?;
     state.channels.end_user_sessions(row.user_id, None);
-    // Any other link sent to this account is void now.
-    password_reset::Entity::update_many()
-        .col_expr(
-            password_reset::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(super::now()),
-        )
-        .filter(password_reset::Column::UserId.eq(row.user_id))
-        .filter(password_reset::Column::UsedAt.is_null())
-        .exec(&state.db)
-        .await?;
     Ok(())
 }
 

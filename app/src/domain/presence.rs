@@ -99,9 +99,11 @@ impl Presence {
         Ok(presence)
     }
 
-    /// Registers a socket of `user_id`, online.
-    pub async fn connect(self: &Arc<Self>, user_id: i64) -> SocketPresence {
-        self.change(user_id, |local| local.online += 1).await;
+    /// Registers a socket of `user_id`, online. Counted at once (the guard
+    /// exists before any await, so an aborted socket still uncounts itself);
+    /// Redis hears of it in the background.
+    pub fn connect(self: &Arc<Self>, user_id: i64) -> SocketPresence {
+        self.change(user_id, |local| local.online += 1);
         SocketPresence {
             presence: Arc::clone(self),
             user_id,
@@ -155,18 +157,30 @@ impl Presence {
         statuses
     }
 
-    async fn change(&self, user_id: i64, update: impl FnOnce(&mut Local)) {
-        let status = {
+    /// Updates this node's count for `user_id` now, and tells Redis in the
+    /// background what the count is by then (so racing updates converge on
+    /// the latest state).
+    fn change(self: &Arc<Self>, user_id: i64, update: impl FnOnce(&mut Local)) {
+        {
             let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
             let entry = local.entry(user_id).or_default();
             update(entry);
-            let status = entry.status();
-            if status.is_none() {
+            if entry.status().is_none() {
                 local.remove(&user_id);
             }
-            status
-        };
-        self.publish(user_id, status).await;
+        }
+        if self.redis.is_some() {
+            let presence = Arc::clone(self);
+            tokio::spawn(async move {
+                let status = presence
+                    .local
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&user_id)
+                    .and_then(|entry| entry.status());
+                presence.publish(user_id, status).await;
+            });
+        }
     }
 
     /// Writes one user's status from this node to Redis (or removes it).
@@ -251,40 +265,32 @@ impl RedisPresence {
 
 impl SocketPresence {
     /// The socket's tab was hidden (`away`) or shown again.
-    pub async fn set_away(&mut self, away: bool) {
+    pub fn set_away(&mut self, away: bool) {
         if away == self.away {
             return;
         }
         self.away = away;
-        self.presence
-            .change(self.user_id, |local| {
-                if away {
-                    local.online -= 1;
-                    local.away += 1;
-                } else {
-                    local.away -= 1;
-                    local.online += 1;
-                }
-            })
-            .await;
+        self.presence.change(self.user_id, |local| {
+            if away {
+                local.online -= 1;
+                local.away += 1;
+            } else {
+                local.away -= 1;
+                local.online += 1;
+            }
+        });
     }
 }
 
 impl Drop for SocketPresence {
     fn drop(&mut self) {
-        let presence = Arc::clone(&self.presence);
-        let (user_id, away) = (self.user_id, self.away);
-        // Dropped in async code without an await point: finish in a task.
-        tokio::spawn(async move {
-            presence
-                .change(user_id, |local| {
-                    if away {
-                        local.away -= 1;
-                    } else {
-                        local.online -= 1;
-                    }
-                })
-                .await;
+        let away = self.away;
+        self.presence.change(self.user_id, |local| {
+            if away {
+                local.away -= 1;
+            } else {
+                local.online -= 1;
+            }
         });
     }
 }
@@ -304,18 +310,15 @@ mod tests {
     #[tokio::test]
     async fn online_beats_away_beats_offline_and_the_last_socket_counts() {
         let presence = Presence::in_process();
-        let mut phone = presence.connect(1).await;
-        let laptop = presence.connect(1).await;
-        phone.set_away(true).await;
+        let mut phone = presence.connect(1);
+        let laptop = presence.connect(1);
+        phone.set_away(true);
         let statuses = presence.statuses(&[1, 2]).await;
         assert_eq!(statuses[&1], PresenceStatus::Online);
         assert_eq!(statuses[&2], PresenceStatus::Offline);
         drop(laptop);
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(presence.statuses(&[1]).await[&1], PresenceStatus::Away);
         drop(phone);
-        tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(presence.statuses(&[1]).await[&1], PresenceStatus::Offline);
     }
 }

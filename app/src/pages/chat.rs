@@ -270,7 +270,10 @@ fn poll_presence(chat: ChatContext, pathname: Memo<String>) {
 #[cfg(feature = "hydrate")]
 fn notify_if_unseen(chat: &ChatContext, message: &crate::models::Message, open: Option<&str>) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
-    let me = chat.viewer.with_value(|viewer| viewer.username.clone());
+    // Fetched asynchronously: the page may be gone.
+    let Some(me) = chat.viewer.try_with_value(|viewer| viewer.username.clone()) else {
+        return;
+    };
     let from_other = !message.user.eq_ignore_ascii_case(&me);
     let on_screen = open.is_some_and(|open| open.eq_ignore_ascii_case(&message.user))
         && document().visibility_state() == web_sys::VisibilityState::Visible;

@@ -60,7 +60,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
     view! {
         <AuthCard title="Choose a new password" subtitle="Then log in with it; every other session ends.">
         <ActionForm action attr:class="auth-form">
-            <input type="hidden" name="token" prop:value=token />
+            // `value`, not `prop:value`: it must be in the server-rendered
+            // HTML for the form to work before (or without) the WASM.
+            <input type="hidden" name="token" value=token />
             <PasswordField label="New password" autocomplete="new-password" hint="At least 8 characters." errors=password_errors />
             {move || other_error().map(|error| view! {
                 <p class="form-error" role="alert">{error} " " <A href="/forgot-password">"Ask for a new link"</A></p>

@@ -57,6 +57,10 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                     <label for="email">"E-mail " <span class="field-hint">"(for password resets)"</span></label>
                     <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() />
                 </div>
+                <div class="field">
+                    <label for="email_password">"Current password " <span class="field-hint">"(to change the e-mail)"</span></label>
+                    <input id="email_password" name="current_password" type="password" autocomplete="current-password" />
+                </div>
                 <label class="checkbox">
                     <input type="checkbox" name="send_read_receipts" value="on" checked=settings.send_read_receipts />
                     " Let people see when I have read their messages"
@@ -65,7 +69,9 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                     Some(Ok(())) => view! { <p class="form-note" role="status">"Saved."</p> }.into_any(),
                     Some(Err(error)) => view! {
                         <p class="form-error" role="alert">
-                            {field_error(Some(Err(error.clone())), "email").unwrap_or_else(|| error.to_string())}
+                            {field_error(Some(Err(error.clone())), "email")
+                                .or_else(|| field_error(Some(Err(error.clone())), "current_password"))
+                                .unwrap_or_else(|| error.to_string())}
                         </p>
                     }.into_any(),
                     None => ().into_any(),

@@ -20,11 +20,25 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
         settings.body,
         json!({"username": "ann", "email": null, "send_read_receipts": true})
     );
+    // The address is where resets go: changing it takes the password.
+    let unproven = ann
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": "thief@example.org"}),
+        )
+        .await;
+    assert_eq!(unproven.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unproven.body["errors"]["current_password"].is_array(),
+        "{}",
+        unproven.body
+    );
     let changed = ann
         .send_json(
             Method::PATCH,
             "/api/v1/auth/settings",
-            &json!({"email": "Ann@Example.org", "send_read_receipts": false}),
+            &json!({"email": "Ann@Example.org", "current_password": "correct horse", "send_read_receipts": false}),
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
@@ -49,7 +63,7 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
         .send_json(
             Method::PATCH,
             "/api/v1/auth/settings",
-            &json!({"email": "ann@example.org"}),
+            &json!({"email": "ann@example.org", "current_password": "correct horse"}),
         )
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
@@ -57,10 +71,15 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
         .send_json(
             Method::PATCH,
             "/api/v1/auth/settings",
-            &json!({"email": "nope"}),
+            &json!({"email": "nope", "current_password": "correct horse"}),
         )
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.body["errors"]["email"].is_array(),
+        "{}",
+        malformed.body
+    );
     let anonymous = app.client().get("/api/v1/auth/settings").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }

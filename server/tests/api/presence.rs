@@ -25,12 +25,11 @@ async fn presence_is_online_away_or_offline(app: TestApp) {
     );
 
     // A socket of Bob's makes him online; a hidden tab, away.
-    let mut socket = app.state.presence.connect(bob_id).await;
+    let mut socket = app.state.presence.connect(bob_id);
     assert_eq!(ann.get(url).await.body["bob"], "online");
-    socket.set_away(true).await;
+    socket.set_away(true);
     assert_eq!(ann.get(url).await.body["bob"], "away");
     drop(socket);
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(ann.get(url).await.body["bob"], "offline");
 
     let too_many = (0..201)

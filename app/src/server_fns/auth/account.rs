@@ -20,6 +20,7 @@ pub async fn load_account_settings() -> Result<AccountSettings, AppError> {
 #[server(prefix = "/rpc", endpoint = "save_account_settings")]
 pub async fn save_account_settings(
     email: String,
+    current_password: Option<String>,
     send_read_receipts: Option<String>,
 ) -> Result<AccountSettings, AppError> {
     super::super::respond(async move {
@@ -27,6 +28,7 @@ pub async fn save_account_settings(
         let state = crate::domain::AppState::from_context();
         let changes = crate::models::AccountChanges {
             email: Some(email),
+            current_password,
             // An unticked checkbox is simply absent from a form.
             send_read_receipts: Some(send_read_receipts.is_some()),
         };

@@ -93,7 +93,7 @@ pub async fn request_password_reset(
     State(state): State<AppState>,
     Json(body): Json<ResetRequestBody>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), AppError> {
-    app::domain::password_reset::request(&state, &body.email).await?;
+    app::domain::password_reset::request(&state, &body.email)?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({
