@@ -338,14 +338,7 @@ async fn logging_out_closes_that_sessions_sockets_only() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let mut alice = app.user("alice").await;
-    let mut other_session = app.client();
-    let response = other_session
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": "alice", "password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let other_session = app.second_session("alice").await;
     let mut logged_out = connect(address, &alice, None).await.unwrap();
     let mut still_in = connect(address, &other_session, None).await.unwrap();
 
@@ -409,13 +402,7 @@ async fn ending_other_sessions_closes_their_sockets_only() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let mut here = app.user("alice").await;
-    let mut there = app.client();
-    there
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": "alice", "password": "correct horse"}),
-        )
-        .await;
+    let there = app.second_session("alice").await;
     let mut this_socket = connect(address, &here, None).await.unwrap();
     let mut other_socket = connect(address, &there, None).await.unwrap();
 

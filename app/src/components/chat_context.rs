@@ -142,23 +142,15 @@ impl ChatContext {
     /// Applies a stream event to the conversation list.
     pub fn apply_event(&self, event: Notification) {
         self.inbox.try_update(|inbox| inbox.apply(&event));
-        self.recent.try_update_value(|(events, _)| {
-            events.push(event);
-            if events.len() > RECENT_EVENTS {
-                events.remove(0);
-            }
-        });
+        self.recent
+            .try_update_value(|(events, _)| push_recent(events, event));
     }
 
     /// Shows a fetched message in the conversation list.
     pub fn apply_message(&self, message: &Message) {
         self.inbox.try_update(|inbox| inbox.show_message(message));
-        self.recent.try_update_value(|(_, messages)| {
-            messages.push(message.clone());
-            if messages.len() > RECENT_EVENTS {
-                messages.remove(0);
-            }
-        });
+        self.recent
+            .try_update_value(|(_, messages)| push_recent(messages, message.clone()));
     }
 
     /// Shows "`from` is typing…" for a few seconds (again from now).
@@ -302,6 +294,14 @@ impl ChatContext {
     fn forget(&self, client_id: &str) {
         self.pending
             .try_update(|pending| pending.retain(|p| p.client_id != client_id));
+    }
+}
+
+/// Appends to a list of the [`RECENT_EVENTS`] latest items.
+fn push_recent<T>(items: &mut Vec<T>, item: T) {
+    items.push(item);
+    if items.len() > RECENT_EVENTS {
+        items.remove(0);
     }
 }
 

@@ -86,13 +86,7 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
 
 async fn changing_the_password_keeps_this_session_and_ends_the_others(app: TestApp) {
     let mut here = app.user("ann").await;
-    let mut there = app.client();
-    there
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": "ann", "password": "correct horse"}),
-        )
-        .await;
+    let mut there = app.second_session("ann").await;
     let wrong = here
         .post_json(
             "/api/v1/auth/password",
@@ -130,13 +124,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others(app: TestA
 
 async fn ending_other_sessions_keeps_this_one(app: TestApp) {
     let mut here = app.user("ann").await;
-    let mut there = app.client();
-    there
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": "ann", "password": "correct horse"}),
-        )
-        .await;
+    let mut there = app.second_session("ann").await;
     assert_eq!(there.get("/api/v1/auth/me").await.status, StatusCode::OK);
     let ended = here
         .post_json("/api/v1/auth/sessions/end-others", &json!({}))

@@ -58,13 +58,7 @@ async fn register_with_email(app: &TestApp, username: &str, email: &str) -> crat
 
 async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp) {
     let mut laptop = register_with_email(&app, "ann", "ann@example.org").await;
-    let mut phone = app.client();
-    phone
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"username": "ann", "password": "correct horse"}),
-        )
-        .await;
+    let mut phone = app.second_session("ann").await;
 
     let asked = app
         .client()

@@ -110,6 +110,22 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Another session of an existing `username` (registered by [`TestApp::user`]),
+    /// as a second device would open it.
+    pub async fn second_session(&self, username: &str) -> Client {
+        let mut client = self.client();
+        let response = client
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"username": username, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        client
+    }
+}
+
 fn sqlite_url() -> String {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-dbs");
     std::fs::create_dir_all(&dir).expect("test directory");
