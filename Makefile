@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # npm's binaryen (wasm-opt 132) must win over any older system wasm-opt.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup lint check-wasm dev
+.PHONY: run test setup lint check-wasm dev screenshots
 
 run:
 	@.ci/bootstrap.sh run
@@ -23,3 +23,10 @@ test:
 dev:
 	@.ci/bootstrap.sh run
 	cargo leptos watch
+
+# The README's pictures, taken by the last browser run (make test writes them
+# under target/e2e/screenshots; nothing overwrites docs/ by itself).
+screenshots:
+	@test -f target/e2e/screenshots/screenshot.png || { echo "Run make test first: it takes the screenshots."; exit 1; }
+	cp target/e2e/screenshots/screenshot.png target/e2e/screenshots/conversations.png docs/
+	@echo "==> docs/screenshot.png and docs/conversations.png refreshed from the last browser run"

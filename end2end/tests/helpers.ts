@@ -19,7 +19,32 @@ export function watchForPageErrors(page: Page): string[] {
 
 /** Waits until the WASM has hydrated the page (it marks <body> when done). */
 export async function waitForHydration(page: Page): Promise<void> {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+/**
+ * Saves a screenshot under target/e2e/screenshots/ (never into docs/: the
+ * README's pictures are refreshed on purpose, with `make screenshots`).
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `../target/e2e/screenshots/${name}.png` });
+}
+
+/** WCAG relative luminance of a CSS `rgb(r, g, b)` colour. */
+export function luminance(color: string): number {
+  const channels = color.match(/\d+(\.\d+)?/g);
+  if (!channels || channels.length < 3) throw new Error(`not an rgb() colour: ${color}`);
+  const [r, g, b] = channels.slice(0, 3).map((value) => {
+    const c = Number(value) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** WCAG contrast ratio between two CSS colours (1 to 21). */
+export function contrast(foreground: string, background: string): number {
+  const [light, dark] = [luminance(foreground), luminance(background)].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
 }
 
 /** Registers through the UI in a fresh browser context; returns its page on the chat. */

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { personLink, registerInNewContext, uniqueName, waitForHydration } from "./helpers";
+import { personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
 
 function conversationItem(page: Page, username: string) {
   return page.getByRole("navigation", { name: "Conversations" }).locator(".conversation-item", { hasText: username });
@@ -37,7 +37,7 @@ test("unread badges rise and clear in every tab, the title counts them, and the 
   }
   await expect(dana.locator(".seen")).toHaveCount(0);
   await eli.setViewportSize({ width: 1100, height: 720 });
-  await eli.screenshot({ path: "../docs/conversations.png" });
+  await screenshot(eli, "conversations");
 
   // Opening the conversation reads it: both of Eli's tabs clear.
   await eli.bringToFront();
@@ -55,6 +55,8 @@ test("unread badges rise and clear in every tab, the title counts them, and the 
   await send(dana, "three");
   await expect(eli.locator(".messages .message-body").last()).toHaveText("three");
   await expect(dana.locator(".message.mine").last().locator(".seen")).toHaveText("Seen");
+  // The other tab got "three" too, and the read that cleared it.
+  await expect(conversationItem(eliSecondTab, danaName).locator(".conversation-preview")).toHaveText("three");
   await expect(conversationItem(eliSecondTab, danaName).locator(".unread-badge")).toHaveCount(0);
 });
 
@@ -85,6 +87,8 @@ test("edits and deletions reach the other person, and the list follows", async (
   await expect(fin.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
   await expect(conversationItem(gus, finName).locator(".conversation-preview")).toHaveText("Message deleted");
   // A tombstone offers no actions, and stays after a reload.
+  await expect(fin.locator(".message.deleted")).toHaveCount(1);
+  await expect(fin.locator(".message.deleted .message-body")).toHaveText("Message deleted");
   await expect(fin.locator(".message.deleted").getByRole("button")).toHaveCount(0);
   await gus.reload();
   await expect(gus.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
@@ -97,25 +101,38 @@ test("'is typing' shows while the other person types, and presence dots follow",
   const idaName = (await ida.locator(".me-name").textContent())!;
   await openWith(hal, idaName);
   await openWith(ida, halName);
-  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "online", {
-    timeout: 20_000,
-  });
+  // From here Ida's page runs its timers on a clock the test moves: the
+  // note's fade and the presence refresh happen exactly when the test says,
+  // never meanwhile. (Installed, then reloaded, so every timer of the page is
+  // on the test's clock.)
+  await ida.clock.install();
+  await ida.reload();
+  await waitForHydration(ida);
+  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "online");
 
   await hal.locator(".composer textarea").pressSequentially("hello th", { delay: 30 });
   await expect(ida.locator(".typing-note")).toHaveText(`${halName} is typing…`);
-  // It fades once the signals stop (5 s), and a sent message ends it at once.
-  await expect(ida.locator(".typing-note")).toHaveCount(0, { timeout: 10_000 });
-  await hal.locator(".composer textarea").pressSequentially("ere", { delay: 30 });
+  // It stays while the clock stands still, and fades 5 s after the last signal.
+  await ida.clock.runFor(4_000);
+  await expect(ida.locator(".typing-note")).toHaveCount(1);
+  await ida.clock.runFor(1_500);
+  await expect(ida.locator(".typing-note")).toHaveCount(0);
+  // Hal types again (from a fresh page: typing signals are limited per socket
+  // and per page), then sends. That ends the note at once: Ida's clock has
+  // not moved, so it cannot have faded.
+  await hal.reload();
+  await waitForHydration(hal);
+  await hal.locator(".composer textarea").pressSequentially("hello there", { delay: 30 });
   await expect(ida.locator(".typing-note")).toHaveCount(1);
   await hal.locator(".composer textarea").press("Enter");
   await expect(ida.locator(".messages .message-body")).toHaveText(["hello there"]);
   await expect(ida.locator(".typing-note")).toHaveCount(0);
 
-  // Hal leaves: Ida sees him offline at the next refresh (every 15 s).
+  // Hal leaves: Ida sees him offline at the next refresh (every 15 s), not before.
   await hal.context().close();
-  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "offline", {
-    timeout: 25_000,
-  });
+  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "online");
+  await ida.clock.runFor(15_000);
+  await expect(ida.locator(".conversation-header .presence-dot")).toHaveAttribute("data-status", "offline");
 });
 
 test("a browser notification comes for a message whose conversation is not on screen", async ({ browser }) => {
@@ -153,6 +170,9 @@ test("a browser notification comes for a message whose conversation is not on sc
   await conversationItem(kai, louName).click();
   await expect(kai.locator(".messages .message-body")).toHaveText(["ping while you look elsewhere"]);
   await send(lou, "now you are here");
+  // A notification is decided when a message is fetched, before it is shown:
+  // once "now you are here" shows, every earlier decision has been made, so
+  // this proves there was no second notification for either message.
   await expect(kai.locator(".messages .message-body").last()).toHaveText("now you are here");
-  expect(await shown()).toHaveLength(1);
+  expect(await shown()).toEqual([{ title: louName, body: "ping while you look elsewhere" }]);
 });

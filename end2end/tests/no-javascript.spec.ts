@@ -14,7 +14,8 @@ test("without JavaScript: log in, see people and read history", async ({ page, p
     expect(response.status()).toBe(201);
   }
   // `api` is now logged in as Lena.
-  await api.post("/api/v1/message/", { data: { recipient: maxName, body: "Readable without JavaScript" } });
+  const sent = await api.post("/api/v1/message/", { data: { recipient: maxName, body: "Readable without JavaScript" } });
+  expect(sent.status()).toBe(201);
 
   await page.goto("/");
   await expect(page).toHaveURL(/\/login$/);

@@ -10,7 +10,10 @@ const outbox = path.resolve(process.cwd(), "..", process.env.MAIL_OUTBOX_DIR ?? 
 function resetLinkFor(address: string): string | null {
   let files: string[];
   try {
-    files = readdirSync(outbox).sort();
+    // Whole mails only: the server writes each aside, then renames it to .eml.
+    files = readdirSync(outbox)
+      .filter((file) => file.endsWith(".eml"))
+      .sort();
   } catch {
     return null;
   }
@@ -44,7 +47,7 @@ test("forgot password: the e-mailed link sets a new password and ends every sess
   await page.getByRole("button", { name: "Send the link" }).click();
   await expect(page.getByRole("status")).toContainText("If an account has this address");
 
-  await expect.poll(() => resetLinkFor(address), { timeout: 10_000 }).not.toBeNull();
+  await expect.poll(() => resetLinkFor(address), { timeout: 30_000 }).not.toBeNull();
   const link = new URL(resetLinkFor(address)!);
   await page.goto(link.pathname + link.search);
   await waitForHydration(page);

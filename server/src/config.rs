@@ -108,6 +108,7 @@ impl Config {
             ws_ping_interval: std::time::Duration::from_secs(self.ws_ping_seconds),
             replay_limit: self.replay_limit,
             public_url: self.public_url.clone().unwrap_or_default(),
+            ..Settings::default()
         }
     }
 }

@@ -108,7 +108,9 @@ pub fn assemble_state(
     AppState {
         leptos_options,
         sessions,
-        login_throttle: Arc::default(),
+        login_throttle: Arc::new(app::domain::login_throttle::LoginThrottle::new(
+            settings.login_limit,
+        )),
         mailer: Arc::new(mailer),
         presence,
         db,

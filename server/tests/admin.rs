@@ -5,12 +5,15 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use common::{Backend, TestApp};
 use serde_json::json;
 
-/// Runs `server user <args>` with `stdin` as its input; returns (success, output).
+/// Runs `server user <args>` with `stdin` as its input; returns (success,
+/// output). A command that has not finished within a minute is killed and
+/// the test fails with what it printed.
 fn admin(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("user")
@@ -28,13 +31,32 @@ fn admin(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let output = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    assert!(
+        Instant::now() <= deadline,
+        "`server user {}` ran over a minute; it printed: {text}",
+        args.join(" ")
+    );
     (output.status.success(), text)
+}
+
+/// The first three columns of each line of `server user list`.
+fn columns(out: &str) -> Vec<Vec<&str>> {
+    out.lines()
+        .map(|line| line.split_whitespace().take(3).collect())
+        .collect()
 }
 
 #[tokio::test]
@@ -53,10 +75,11 @@ async fn accounts_are_administered_from_the_command_line() {
         assert!(ok, "{out}");
         assert!(out.contains("Created root (administrator)."), "{out}");
         let (ok, out) = admin(&url, &["add", "weak"], "short\n");
-        assert!(!ok);
+        assert!(!ok, "{out}");
         assert!(out.contains("password:"), "{out}");
         let (ok, out) = admin(&url, &["add", "Root"], "a long enough password\n");
         assert!(!ok, "usernames are unique case-insensitively: {out}");
+        assert!(out.contains("username: This username is taken."), "{out}");
 
         // The account works through the API.
         let mut root = app.client();
@@ -88,6 +111,8 @@ async fn accounts_are_administered_from_the_command_line() {
         // people they wrote to still read their messages.
         let mut bob = app.user("bob").await;
         let id = root.send_message("bob", "before I go").await;
+        let search = bob.get("/api/v1/user/?search=root").await;
+        assert_eq!(search.body["count"], 1, "{}", search.body);
         let (ok, out) = admin(&url, &["deactivate", "root"], "");
         assert!(ok, "{out}");
         assert_eq!(
@@ -111,24 +136,12 @@ async fn accounts_are_administered_from_the_command_line() {
         assert!(ok, "{out}");
         let (ok, out) = admin(&url, &["list"], "");
         assert!(ok, "{out}");
-        let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[0].starts_with("USERNAME"), "{out}");
-        assert!(
-            lines
-                .iter()
-                .any(|line| line.split_whitespace().collect::<Vec<_>>()[..3]
-                    == ["bob", "yes", "yes"]),
-            "{out}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|line| line.split_whitespace().collect::<Vec<_>>()[..3]
-                    == ["root", "no", "yes"]),
-            "{out}"
-        );
+        let table = columns(&out);
+        assert_eq!(table[0], ["USERNAME", "ACTIVE", "ADMIN"], "{out}");
+        assert!(table.contains(&vec!["bob", "yes", "yes"]), "{out}");
+        assert!(table.contains(&vec!["root", "no", "yes"]), "{out}");
         let (ok, out) = admin(&url, &["deactivate", "nobody"], "");
-        assert!(!ok);
+        assert!(!ok, "{out}");
         assert!(out.contains("No user is called nobody."), "{out}");
     }
 }

@@ -1,20 +1,19 @@
 //! The notification socket, over a real listener.
+//!
+//! Every socket is read in the background ([`TestSocket`]), so it answers
+//! pings however busy the test is. Absence ("nothing else arrived") is proved
+//! by ordering, never by a short wait: a later marker event must be the very
+//! next frame.
 
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::http::StatusCode;
+use common::socket::{Handshake, SilentSocket, TestSocket};
 use common::{Backend, Client, TestApp};
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use tokio_tungstenite::tungstenite;
 
 async fn listen(app: &TestApp) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -24,64 +23,58 @@ async fn listen(app: &TestApp) -> SocketAddr {
     address
 }
 
-/// Opens `/ws` and reads its `ready` frame.
-async fn connect(
-    address: SocketAddr,
-    client: &Client,
-    origin: Option<&str>,
-) -> Result<Socket, tungstenite::Error> {
-    let (socket, _frames) = connect_since(address, client, origin, None).await?;
-    Ok(socket)
+/// `client`'s handshake: its cookie, no origin, no `since`.
+fn as_client(client: &Client) -> Handshake<'_> {
+    Handshake {
+        cookie: client.cookie.as_deref(),
+        ..Handshake::default()
+    }
 }
 
-/// Opens `/ws[?since=N]` and reads up to its `ready` frame; returns the socket
-/// and every frame before `ready`, then `ready` itself.
+/// Opens `/ws` as `client` and reads its `ready` frame.
+async fn connect(name: &str, address: SocketAddr, client: &Client) -> TestSocket {
+    let (socket, frames) = TestSocket::open_until_ready(name, address, &as_client(client))
+        .await
+        .unwrap_or_else(|error| panic!("{name}: handshake refused: {error}"));
+    assert_eq!(frames.len(), 1, "{name}: nothing is replayed without since");
+    socket
+}
+
+/// Opens `/ws?since=N` and returns the socket and the frames up to `ready`.
 async fn connect_since(
+    name: &str,
     address: SocketAddr,
     client: &Client,
-    origin: Option<&str>,
-    since: Option<i64>,
-) -> Result<(Socket, Vec<Value>), tungstenite::Error> {
-    let query = since.map_or(String::new(), |since| format!("?since={since}"));
-    let mut request = format!("ws://{address}/ws{query}")
-        .into_client_request()
-        .unwrap();
-    if let Some(cookie) = &client.cookie {
-        request
-            .headers_mut()
-            .insert("cookie", cookie.parse().unwrap());
-    }
-    if let Some(origin) = origin {
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
-    }
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    let mut frames = Vec::new();
-    loop {
-        let text = next_text(&mut socket, Duration::from_secs(10))
-            .await
-            .expect("the stream starts with a replay and `ready`");
-        let frame: Value = serde_json::from_str(&text).unwrap();
-        let is_ready = frame["type"] == "ready";
-        frames.push(frame);
-        if is_ready {
-            return Ok((socket, frames));
+    since: i64,
+) -> (TestSocket, Vec<Value>) {
+    let handshake = Handshake {
+        since: Some(since),
+        ..as_client(client)
+    };
+    TestSocket::open_until_ready(name, address, &handshake)
+        .await
+        .unwrap_or_else(|error| panic!("{name}: handshake refused: {error}"))
+}
+
+/// The HTTP status and JSON body of a refused handshake.
+fn refusal(result: Result<TestSocket, tungstenite::Error>) -> (StatusCode, Value) {
+    match result {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .and_then(|body| serde_json::from_slice(body).ok())
+                .unwrap_or(Value::Null);
+            (response.status(), body)
         }
+        Ok(_) => panic!("expected the handshake to be refused; it was accepted"),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
     }
 }
 
-/// The next text frame, skipping pings; `None` if nothing comes within `wait`.
-async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-            Ok(other) => panic!("unexpected frame: {other:?}"),
-            Err(_) => return None,
-        }
-    }
+/// A message event as its receiver's stream carries it.
+fn message_event(id: i64, seq: i64, with: &str, unread: u64) -> Value {
+    json!({"type": "message", "message": id.to_string(), "seq": seq, "with": with, "unread": unread})
 }
 
 #[tokio::test]
@@ -91,72 +84,81 @@ async fn every_connection_of_sender_and_recipient_is_notified_exactly_once() {
     let mut alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
+    let mut dave = app.user("dave").await;
 
-    let mut alice_tab_1 = connect(address, &alice, None).await.unwrap();
-    let mut alice_tab_2 = connect(address, &alice, Some(&format!("http://{address}")))
+    let mut alice_tab_1 = connect("alice tab 1", address, &alice).await;
+    let origin = format!("http://{address}");
+    let handshake = Handshake {
+        origin: Some(&origin),
+        ..as_client(&alice)
+    };
+    let (mut alice_tab_2, _) = TestSocket::open_until_ready("alice tab 2", address, &handshake)
         .await
         .unwrap();
-    let mut bob_tab = connect(address, &bob, None).await.unwrap();
-    let mut carol_tab = connect(address, &carol, None).await.unwrap();
+    let mut bob_tab = connect("bob", address, &bob).await;
+    let mut carol_tab = connect("carol", address, &carol).await;
 
-    let id = alice.send_message("bob", "hello").await;
+    // Bob fetches the message the moment his frame names it: the frame went
+    // out after the commit, so it is there.
+    let sending = tokio::spawn(async move {
+        let id = alice.send_message("bob", "hello").await;
+        (alice, id)
+    });
+    let frame = bob_tab.next_frame("the new message's frame").await;
+    let id: i64 = frame["message"].as_str().unwrap().parse().unwrap();
+    let mut bob = bob;
+    let fetched = bob.get(&format!("/api/v1/message/{id}/")).await;
+    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.body);
+    assert_eq!(fetched.body["body"], "hello");
+    let (mut alice, sent_id) = sending.await.unwrap();
+    assert_eq!(id, sent_id);
+
     // The first event of each user: seq 1 on every connection, naming the
     // other person and the receiver's unread count there.
-    let to_alice =
-        json!({"type": "message", "message": id.to_string(), "seq": 1, "with": "bob", "unread": 0});
-    let to_bob = json!({"type": "message", "message": id.to_string(), "seq": 1, "with": "alice", "unread": 1});
-    for (socket, expected) in [
-        (&mut alice_tab_1, &to_alice),
-        (&mut alice_tab_2, &to_alice),
-        (&mut bob_tab, &to_bob),
-    ] {
-        let frame = next_text(socket, Duration::from_secs(5))
-            .await
-            .expect("a notification");
-        assert_eq!(
-            &serde_json::from_str::<serde_json::Value>(&frame).unwrap(),
-            expected
-        );
-    }
-    for socket in [
-        &mut alice_tab_1,
-        &mut alice_tab_2,
-        &mut bob_tab,
-        &mut carol_tab,
-    ] {
-        assert_eq!(next_text(socket, Duration::from_millis(300)).await, None);
-    }
+    assert_eq!(frame, message_event(id, 1, "alice", 1));
+    alice_tab_1
+        .expect_frame(&message_event(id, 1, "bob", 0))
+        .await;
+    alice_tab_2
+        .expect_frame(&message_event(id, 1, "bob", 0))
+        .await;
 
-    // The notified id is readable at once: the notification followed the commit.
-    let mut bob = bob;
-    assert_eq!(
-        bob.get(&format!("/api/v1/message/{id}/")).await.status,
-        StatusCode::OK
-    );
+    // Exactly once: the next frame each socket gets is the next event, and
+    // Carol's first frame is her own first event.
+    let second = alice.send_message("bob", "again").await;
+    alice_tab_1
+        .expect_frame(&message_event(second, 2, "bob", 0))
+        .await;
+    alice_tab_2
+        .expect_frame(&message_event(second, 2, "bob", 0))
+        .await;
+    bob_tab
+        .expect_frame(&message_event(second, 2, "alice", 2))
+        .await;
+    let to_carol = dave.send_message("carol", "only for carol").await;
+    carol_tab
+        .expect_frame(&message_event(to_carol, 1, "dave", 1))
+        .await;
 
     // A closed tab does not disturb the others.
-    alice_tab_1.close(None).await.unwrap();
-    let second = alice.send_message("bob", "again").await;
-    let frame = next_text(&mut alice_tab_2, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(frame.contains(&format!("\"{second}\"")), "{frame}");
-    let frame = next_text(&mut bob_tab, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(frame.contains(&format!("\"{second}\"")), "{frame}");
+    drop(alice_tab_1);
+    let third = alice.send_message("bob", "and again").await;
+    alice_tab_2
+        .expect_frame(&message_event(third, 3, "bob", 0))
+        .await;
+    bob_tab
+        .expect_frame(&message_event(third, 3, "alice", 3))
+        .await;
 }
 
 #[tokio::test]
 async fn no_session_is_refused_before_the_upgrade() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
-    match connect(address, &app.client(), None).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        }
-        other => panic!("expected a 401, got {other:?}"),
-    }
+    let (status, body) =
+        refusal(TestSocket::open("anonymous", address, &Handshake::default()).await);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["detail"].is_string(), "{body}");
 }
 
 #[tokio::test]
@@ -164,12 +166,13 @@ async fn a_foreign_origin_is_refused() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let alice = app.user("alice").await;
-    match connect(address, &alice, Some("https://evil.example")).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        }
-        other => panic!("expected a 403, got {other:?}"),
-    }
+    let handshake = Handshake {
+        origin: Some("https://evil.example"),
+        ..as_client(&alice)
+    };
+    let (status, body) = refusal(TestSocket::open("alice", address, &handshake).await);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["detail"], "Cross-site requests are refused.");
 }
 
 #[tokio::test]
@@ -177,59 +180,37 @@ async fn shutdown_closes_sockets_with_going_away() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let alice = app.user("alice").await;
-    let mut socket = connect(address, &alice, None).await.unwrap();
+    let mut socket = connect("alice", address, &alice).await;
     app.state.shutdown.cancel();
-    let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .expect("closed in time");
-    match frame {
-        Some(Ok(Message::Close(Some(close)))) => {
-            assert_eq!(u16::from(close.code), 1001);
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
-    let _ = socket.send(Message::Close(None)).await;
+    assert_eq!(socket.expect_closed().await, Some(1001));
 }
 
 #[tokio::test]
 async fn a_socket_that_stops_answering_pings_is_reaped() {
     let settings = app::domain::Settings {
-        ws_ping_interval: Duration::from_millis(500),
+        ws_ping_interval: std::time::Duration::from_secs(1),
         ..Default::default()
     };
     let app = TestApp::with_settings(Backend::Sqlite, settings)
         .await
         .unwrap();
     let address = listen(&app).await;
-    let alice = app.user("alice").await;
-    let mut silent = connect(address, &alice, None).await.unwrap();
-    let mut answering = connect(address, &alice, None).await.unwrap();
+    let mut alice = app.user("alice").await;
+    app.user("bob").await;
 
-    // `answering` is read (so it answers pings); `silent` is not read at all.
-    assert_eq!(
-        next_text(&mut answering, Duration::from_millis(1500)).await,
-        None
-    );
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    let ended = loop {
-        match tokio::time::timeout_at(deadline, silent.next()).await {
-            Ok(Some(Ok(Message::Ping(_)))) => {}
-            Ok(None | Some(Err(_) | Ok(Message::Close(_)))) => break true,
-            Ok(Some(Ok(other))) => panic!("unexpected frame: {other:?}"),
-            Err(_) => break false,
-        }
-    };
-    assert!(ended, "the silent socket was not closed");
+    // `answering` is read all along, so it answers every ping; `silent`
+    // never answers anything.
+    let mut answering = connect("answering", address, &alice).await;
+    let silent = SilentSocket::open(address, alice.cookie.as_deref().unwrap()).await;
+    let bytes = silent.wait_until_dropped().await;
+    // It was pinged (a ready frame and at least two pings) before it was dropped.
+    assert!(bytes > 20, "dropped after only {bytes} bytes");
 
     // The answering one is still live.
-    let mut alice = alice;
-    app.user("bob").await;
     let id = alice.send_message("bob", "still here").await;
-    let frame = next_text(&mut answering, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(frame.contains(&format!("\"{id}\"")), "{frame}");
+    answering
+        .expect_frame(&message_event(id, 1, "bob", 0))
+        .await;
 }
 
 /// Sends `count` messages from `client` to `to`; returns their ids in order.
@@ -243,8 +224,8 @@ async fn send_many(client: &mut Client, to: &str, count: usize) -> Vec<i64> {
 
 /// A message from Alice as Bob's stream carries it: Bob never reads in
 /// these tests, so his unread count equals the seq.
-fn message_frame(id: i64, seq: i64) -> Value {
-    json!({"type": "message", "message": id.to_string(), "seq": seq, "with": "alice", "unread": seq})
+fn from_alice(id: i64, seq: i64) -> Value {
+    message_event(id, seq, "alice", u64::try_from(seq).unwrap())
 }
 
 #[tokio::test]
@@ -256,33 +237,34 @@ async fn since_replays_what_was_missed_in_order_then_goes_live() {
     let ids = send_many(&mut alice, "bob", 5).await;
 
     // Bob applied up to seq 2: he gets 3, 4, 5, then `ready` at 5.
-    let (mut socket, frames) = connect_since(address, &bob, None, Some(2)).await.unwrap();
+    let (mut socket, frames) = connect_since("bob", address, &bob, 2).await;
     let mut expected: Vec<Value> = (3..=5)
-        .map(|seq: i64| message_frame(ids[usize::try_from(seq - 1).unwrap()], seq))
+        .map(|seq: i64| from_alice(ids[usize::try_from(seq - 1).unwrap()], seq))
         .collect();
     expected.push(json!({"type": "ready", "seq": 5}));
     assert_eq!(frames, expected);
 
-    // Then live, continuing the sequence, with nothing replayed twice.
+    // Then live, continuing the sequence, with nothing replayed twice: the
+    // next two frames are exactly the next two events.
     let live = alice.send_message("bob", "live").await;
-    let frame = next_text(&mut socket, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(&frame).unwrap(),
-        message_frame(live, 6)
-    );
-    assert_eq!(
-        next_text(&mut socket, Duration::from_millis(300)).await,
-        None
-    );
+    socket.expect_frame(&from_alice(live, 6)).await;
+    let after = alice.send_message("bob", "after").await;
+    socket.expect_frame(&from_alice(after, 7)).await;
 
     // `since=0` replays everything; no `since` replays nothing.
-    let (_, frames) = connect_since(address, &bob, None, Some(0)).await.unwrap();
-    assert_eq!(frames.len(), 7);
-    assert_eq!(frames[0], message_frame(ids[0], 1));
-    let (_, frames) = connect_since(address, &bob, None, None).await.unwrap();
-    assert_eq!(frames, vec![json!({"type": "ready", "seq": 6})]);
+    let (_, frames) = connect_since("bob again", address, &bob, 0).await;
+    let mut everything: Vec<Value> = ids
+        .iter()
+        .chain([&live, &after])
+        .zip(1..)
+        .map(|(id, seq)| from_alice(*id, seq))
+        .collect();
+    everything.push(json!({"type": "ready", "seq": 7}));
+    assert_eq!(frames, everything);
+    let (_, frames) = TestSocket::open_until_ready("bob fresh", address, &as_client(&bob))
+        .await
+        .unwrap();
+    assert_eq!(frames, vec![json!({"type": "ready", "seq": 7})]);
 }
 
 #[tokio::test]
@@ -297,40 +279,68 @@ async fn too_far_behind_or_ahead_is_told_to_resync() {
     let address = listen(&app).await;
     let mut alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    send_many(&mut alice, "bob", 5).await;
+    let ids = send_many(&mut alice, "bob", 5).await;
 
     // Exactly the limit is replayed…
-    let (_, frames) = connect_since(address, &bob, None, Some(2)).await.unwrap();
-    assert_eq!(frames.len(), 4);
+    let (_, frames) = connect_since("bob at 2", address, &bob, 2).await;
+    assert_eq!(
+        frames,
+        vec![
+            from_alice(ids[2], 3),
+            from_alice(ids[3], 4),
+            from_alice(ids[4], 5),
+            json!({"type": "ready", "seq": 5})
+        ]
+    );
     // …one more is a resync to the latest seq.
-    let (_, frames) = connect_since(address, &bob, None, Some(1)).await.unwrap();
-    assert_eq!(
-        frames,
-        vec![
-            json!({"type": "resync", "seq": 5}),
-            json!({"type": "ready", "seq": 5})
-        ]
-    );
+    let resync = vec![
+        json!({"type": "resync", "seq": 5}),
+        json!({"type": "ready", "seq": 5}),
+    ];
+    let (_, frames) = connect_since("bob at 1", address, &bob, 1).await;
+    assert_eq!(frames, resync);
     // A client claiming more than the server has (say, after a restore) too.
-    let (_, frames) = connect_since(address, &bob, None, Some(99)).await.unwrap();
-    assert_eq!(
-        frames,
-        vec![
-            json!({"type": "resync", "seq": 5}),
-            json!({"type": "ready", "seq": 5})
-        ]
-    );
+    let (_, frames) = connect_since("bob at 99", address, &bob, 99).await;
+    assert_eq!(frames, resync);
 }
 
 #[tokio::test]
 async fn a_bad_since_is_refused_before_the_upgrade() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
     let alice = app.user("alice").await;
+    // A real handshake, so the refusal cannot come from a missing upgrade.
     for query in ["since=-1", "since=soon"] {
-        let response = alice.clone().get(&format!("/ws?{query}")).await;
-        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}");
-        assert!(response.body["detail"].is_string(), "{}", response.body);
+        let handshake = Handshake {
+            query: Some(query),
+            ..as_client(&alice)
+        };
+        let (status, body) = refusal(TestSocket::open("alice", address, &handshake).await);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("since"),
+            "{query}: {body}"
+        );
     }
+    let (status, body) = refusal(
+        TestSocket::open(
+            "alice",
+            address,
+            &Handshake {
+                since: Some(-1),
+                ..as_client(&alice)
+            },
+        )
+        .await,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"]["since"][0],
+        "since is the last seq the client applied: 0 or more."
+    );
 }
 
 #[tokio::test]
@@ -338,23 +348,18 @@ async fn logging_out_closes_that_sessions_sockets_only() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let mut alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
     let other_session = app.second_session("alice").await;
-    let mut logged_out = connect(address, &alice, None).await.unwrap();
-    let mut still_in = connect(address, &other_session, None).await.unwrap();
+    let mut logged_out = connect("logged-out session", address, &alice).await;
+    let mut still_in = connect("other session", address, &other_session).await;
 
     let response = alice.post_json("/api/v1/auth/logout", &json!({})).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT);
-    let frame = tokio::time::timeout(Duration::from_secs(5), logged_out.next())
-        .await
-        .expect("closed in time");
-    match frame {
-        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 4401),
-        other => panic!("expected a 4401 close, got {other:?}"),
-    }
-    assert_eq!(
-        next_text(&mut still_in, Duration::from_millis(300)).await,
-        None
-    );
+    assert_eq!(logged_out.expect_closed().await, Some(4401));
+    // The other session's socket is open and live: its next frame is the
+    // next event.
+    let id = bob.send_message("alice", "are you there?").await;
+    still_in.expect_frame(&message_event(id, 1, "bob", 1)).await;
 }
 
 /// Two senders at once: the recipient's stream still counts 1, 2, 3… with no
@@ -370,7 +375,7 @@ async fn concurrent_senders_get_a_gapless_sequence() {
         let alice = app.user("alice").await;
         let carol = app.user("carol").await;
         let bob = app.user("bob").await;
-        let mut socket = connect(address, &bob, None).await.unwrap();
+        let mut socket = connect("bob", address, &bob).await;
 
         let per_sender = 25;
         let senders = [alice, carol].map(|mut client| {
@@ -382,10 +387,9 @@ async fn concurrent_senders_get_a_gapless_sequence() {
         }
         let mut received = Vec::new();
         for expected_seq in 1..=i64::try_from(2 * per_sender).unwrap() {
-            let frame = next_text(&mut socket, Duration::from_secs(10))
-                .await
-                .unwrap_or_else(|| panic!("{backend:?}: no frame for seq {expected_seq}"));
-            let frame: Value = serde_json::from_str(&frame).unwrap();
+            let frame = socket
+                .next_frame(&format!("{backend:?}: the event with seq {expected_seq}"))
+                .await;
             assert_eq!(frame["seq"], expected_seq, "{backend:?}: {frame}");
             received.push(frame["message"].as_str().unwrap().parse::<i64>().unwrap());
         }
@@ -402,9 +406,10 @@ async fn ending_other_sessions_closes_their_sockets_only() {
     let app = TestApp::on(Backend::Sqlite).await.unwrap();
     let address = listen(&app).await;
     let mut here = app.user("alice").await;
+    app.user("bob").await;
     let there = app.second_session("alice").await;
-    let mut this_socket = connect(address, &here, None).await.unwrap();
-    let mut other_socket = connect(address, &there, None).await.unwrap();
+    let mut this_socket = connect("this session", address, &here).await;
+    let mut other_socket = connect("other session", address, &there).await;
 
     let changed = here
         .post_json(
@@ -413,22 +418,10 @@ async fn ending_other_sessions_closes_their_sockets_only() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
-    let frame = tokio::time::timeout(Duration::from_secs(5), other_socket.next())
-        .await
-        .expect("closed in time");
-    match frame {
-        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 4401),
-        other => panic!("expected a 4401 close, got {other:?}"),
-    }
-    assert_eq!(
-        next_text(&mut this_socket, Duration::from_millis(300)).await,
-        None,
-        "this session's socket stays open"
-    );
-    app.user("bob").await;
+    assert_eq!(other_socket.expect_closed().await, Some(4401));
+    // This session's socket stayed open: its next frame is the next event.
     let id = here.send_message("bob", "still here").await;
-    let frame = next_text(&mut this_socket, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(frame.contains(&format!("\"{id}\"")), "{frame}");
+    this_socket
+        .expect_frame(&message_event(id, 1, "bob", 0))
+        .await;
 }

@@ -349,15 +349,16 @@ mod tests {
         assert_eq!(email_problems("a b@example.com").len(), 1);
     }
 
-    #[test]
-    fn hashes_verify_only_their_password() {
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(b"correct horse", &salt)
-            .unwrap()
-            .to_string();
-        assert!(hash.starts_with("$argon2id$"));
+    #[tokio::test]
+    async fn hashes_verify_only_their_password() {
+        let hash = hash_password("correct horse".to_owned()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains("correct horse"));
+        // A fresh salt each time: the same password hashes differently.
+        let again = hash_password("correct horse".to_owned()).await.unwrap();
+        assert_ne!(hash, again);
         assert!(verify_password("correct horse", &hash));
+        assert!(verify_password("correct horse", &again));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
     }

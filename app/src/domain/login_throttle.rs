@@ -11,16 +11,36 @@ use crate::error::AppError;
 /// Distinct accounts tracked before idle entries are pruned.
 const PRUNE_ABOVE: usize = 10_000;
 
+/// How many log-in attempts an account gets: a burst, then one more each
+/// time `refill_every` passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub burst: NonZeroU32,
+    pub refill_every: std::time::Duration,
+}
+
+impl Default for LoginLimit {
+    /// Ten attempts at once, then six a minute.
+    fn default() -> Self {
+        Self {
+            burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            refill_every: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
 /// Log-in attempts per account: a burst, then one per interval.
 pub struct LoginThrottle {
     limiter: DefaultKeyedRateLimiter<String>,
 }
 
 impl LoginThrottle {
-    /// `burst` attempts at once, then one every `60 / per_minute` seconds.
-    pub fn new(burst: NonZeroU32, per_minute: NonZeroU32) -> Self {
+    pub fn new(limit: LoginLimit) -> Self {
+        let quota = Quota::with_period(limit.refill_every)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(limit.burst);
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            limiter: RateLimiter::keyed(quota),
         }
     }
 
@@ -39,12 +59,8 @@ impl LoginThrottle {
 }
 
 impl Default for LoginThrottle {
-    /// Ten attempts at once, then six a minute.
     fn default() -> Self {
-        Self::new(
-            NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
-            NonZeroU32::new(6).unwrap_or(NonZeroU32::MIN),
-        )
+        Self::new(LoginLimit::default())
     }
 }
 

@@ -79,7 +79,13 @@ impl Mailer {
                     rand::random::<u32>()
                 );
                 let path = dir.join(name);
-                tokio::fs::write(&path, message.formatted())
+                // Written aside, then renamed into place: whoever watches the
+                // outbox never sees half an e-mail.
+                let partial = path.with_extension("eml.partial");
+                tokio::fs::write(&partial, message.formatted())
+                    .await
+                    .map_err(|error| format!("cannot write {}: {error}", partial.display()))?;
+                tokio::fs::rename(&partial, &path)
                     .await
                     .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
                 tracing::info!(

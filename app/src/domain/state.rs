@@ -29,6 +29,8 @@ pub struct Settings {
     pub replay_limit: u64,
     /// The address users reach ChatApp at, for links in e-mail.
     pub public_url: String,
+    /// Log-in attempts allowed per account.
+    pub login_limit: super::login_throttle::LoginLimit,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             ws_ping_interval: std::time::Duration::from_secs(25),
             replay_limit: super::events::DEFAULT_REPLAY_LIMIT,
             public_url: "http://127.0.0.1:3000".to_owned(),
+            login_limit: super::login_throttle::LoginLimit::default(),
         }
     }
 }

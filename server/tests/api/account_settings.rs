@@ -45,19 +45,42 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
     assert_eq!(changed.body["email"], "ann@example.org");
     assert_eq!(changed.body["send_read_receipts"], false);
 
-    // Receipts off: Bob no longer learns how far Ann read.
+    // Receipts off: Ann's read moves her pointer, but Bob no longer learns
+    // how far she read.
     let id = bob.send_message("ann", "did you read this?").await;
-    ann.post_json(
-        "/api/v1/conversation/bob/read",
-        &json!({"last_read_id": id}),
-    )
-    .await;
-    let bobs = bob.get("/api/v1/conversation/").await;
-    assert!(
-        bobs.body["results"][0]["seen_up_to"].is_null(),
-        "{}",
-        bobs.body
+    let read = ann
+        .post_json(
+            "/api/v1/conversation/bob/read",
+            &json!({"last_read_id": id}),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(
+        read.body,
+        json!({"with": "bob", "last_read_id": id, "unread": 0})
     );
+    let bobs = bob.get("/api/v1/conversation/").await;
+    assert_eq!(bobs.status, StatusCode::OK);
+    let conversations = bobs.body["results"].as_array().unwrap();
+    assert_eq!(conversations.len(), 1, "{}", bobs.body);
+    assert_eq!(conversations[0]["with"], "ann");
+    let hidden = &conversations[0];
+    assert!(
+        hidden.get("seen_up_to").is_none(),
+        "receipts are off, yet Bob sees {hidden}"
+    );
+
+    // Receipts back on: the same read pointer shows again.
+    let on = ann
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"send_read_receipts": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let bobs = bob.get("/api/v1/conversation/").await;
+    assert_eq!(bobs.body["results"][0]["seen_up_to"], id, "{}", bobs.body);
 
     let taken = bob
         .send_json(

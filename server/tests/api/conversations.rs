@@ -135,7 +135,20 @@ async fn deleting_an_unread_message_lowers_the_count_and_leaves_a_tombstone(app:
     let history = ann.get("/api/v1/message/?target=bob").await;
     assert_eq!(history.body["count"], 2);
 
-    // Deleting again is fine and changes nothing.
+    // Deleting again is fine and changes nothing: no new event, same count.
+    let events_before = app.state.db.clone();
+    let latest = |user: &'static str| {
+        let db = events_before.clone();
+        async move {
+            let id = app::domain::accounts::find_by_username(&db, user)
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            app::domain::events::latest_seq(&db, id).await.unwrap()
+        }
+    };
+    let (ann_seq, bob_seq) = (latest("ann").await, latest("bob").await);
     let again = bob
         .send(
             axum::http::Method::DELETE,
@@ -145,6 +158,12 @@ async fn deleting_an_unread_message_lowers_the_count_and_leaves_a_tombstone(app:
         )
         .await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        (latest("ann").await, latest("bob").await),
+        (ann_seq, bob_seq)
+    );
+    let page = ann.get("/api/v1/conversation/").await;
+    assert_eq!(page.body["results"][0]["unread"], 1);
 }
 
 async fn only_the_sender_edits_or_deletes(app: TestApp) {
@@ -199,8 +218,10 @@ async fn edits_and_deletes_are_validated(app: TestApp) {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
-    bob.send_json(axum::http::Method::DELETE, &path, &json!({}))
+    let deleted = bob
+        .send_json(axum::http::Method::DELETE, &path, &json!({}))
         .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     let after_delete = bob
         .send_json(axum::http::Method::PATCH, &path, &json!({"body": "back"}))
         .await;

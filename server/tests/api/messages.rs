@@ -232,7 +232,6 @@ async fn without_target_lists_everything_sent_or_received(app: TestApp) {
     let response = alice.get("/api/v1/message/").await;
     assert_eq!(response.body["count"], 2);
     assert_eq!(ids(&response.body), [second, first]);
-    let _ = &mut carol;
 }
 
 async fn emoji_round_trip(app: TestApp) {
@@ -308,12 +307,7 @@ async fn a_retried_send_returns_the_first_message_and_creates_nothing(app: TestA
     assert_eq!(count_rows(&app, "events").await, 2);
 
     // Another user may use the same client id for their own message.
-    let mut bob = app.client();
-    bob.post_json(
-        "/api/v1/auth/login",
-        &json!({"username": "bob", "password": "correct horse"}),
-    )
-    .await;
+    let mut bob = app.second_session("bob").await;
     let theirs = bob
         .post_json(
             "/api/v1/message/",

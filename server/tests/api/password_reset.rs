@@ -15,14 +15,19 @@ on_both_backends!(
     bad_expired_and_weak_resets_are_refused,
 );
 
-/// Waits for the e-mails in the app's outbox (sent in the background).
+/// Waits (up to 30 s) until the app's outbox holds at least `expected`
+/// e-mails (they are sent in the background); returns them all, sorted.
 async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
     let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
-    for _ in 0..100 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        // The mailer writes each file whole (then renames it into place), so
+        // a file seen here is complete.
         let mut mails: Vec<String> = std::fs::read_dir(&dir)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
                     .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
                     .collect()
             })
@@ -31,9 +36,14 @@ async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
             mails.sort();
             return mails;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited 30 s for {expected} e-mails in {}; found {}: {mails:?}",
+            dir.display(),
+            mails.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("expected {expected} e-mails in {}", dir.display());
 }
 
 fn token_in(mail: &str) -> String {
@@ -162,12 +172,14 @@ async fn asking_reveals_nothing_about_accounts(app: TestApp) {
 
 async fn bad_expired_and_weak_resets_are_refused(app: TestApp) {
     register_with_email(&app, "ann", "ann@example.org").await;
-    app.client()
+    let asked = app
+        .client()
         .post_json(
             "/api/v1/auth/password-reset",
             &json!({"email": "ann@example.org"}),
         )
         .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
     let token = token_in(&outbox(&app, 1).await[0]);
 
     let weak = app
@@ -192,6 +204,28 @@ async fn bad_expired_and_weak_resets_are_refused(app: TestApp) {
         )
         .await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert!(forged.body["errors"]["token"].is_array(), "{}", forged.body);
+
+    // The weak and the forged attempts did not use the link up: it is still
+    // valid (the database says so) until an hour has passed.
+    let valid_links = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            sea_orm::ConnectionTrait::query_one_raw(
+                &db,
+                sea_orm::Statement::from_string(
+                    sea_orm::ConnectionTrait::get_database_backend(&db),
+                    "SELECT COUNT(*) AS n FROM password_resets WHERE used_at IS NULL".to_owned(),
+                ),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+        }
+    };
+    assert_eq!(valid_links(&app).await, 1);
 
     // An hour later the link is dead (moved back in time in the database).
     sea_orm::ConnectionTrait::execute_unprepared(
@@ -208,6 +242,11 @@ async fn bad_expired_and_weak_resets_are_refused(app: TestApp) {
         )
         .await;
     assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert!(
+        expired.body["errors"]["token"].is_array(),
+        "{}",
+        expired.body
+    );
     let still_old = app
         .client()
         .post_json(

@@ -105,9 +105,10 @@ async fn every_tab_on_every_node_gets_each_message_once() {
 }
 
 /// A session made on node 1 works on node 2; logging out on node 2 is
-/// honoured by node 1, which had the session cached, within a second.
+/// honoured promptly by node 1, which had the session cached (measured here
+/// in tens of milliseconds; the bound is for loaded machines).
 #[tokio::test]
-async fn sessions_are_shared_and_log_out_reaches_every_node_within_a_second() {
+async fn sessions_are_shared_and_log_out_reaches_every_node_promptly() {
     let Some(database) = shared_mariadb_database().await else {
         return;
     };
@@ -137,7 +138,7 @@ async fn sessions_are_shared_and_log_out_reaches_every_node_within_a_second() {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(5),
             "node 1 still accepts the logged-out session after {:?}",
             started.elapsed()
         );
@@ -169,6 +170,26 @@ async fn nodes_started_together_migrate_once_and_all_come_up() {
     let alice = User::register(&nodes[2].url(""), "alice").await;
     let me = alice.get(&nodes[0].url("/api/v1/auth/me")).await.unwrap();
     assert_eq!(me.status, StatusCode::OK);
+    // Each migration was applied once, by one node.
+    let db = sea_orm::Database::connect(&database).await.unwrap();
+    let applied = sea_orm::ConnectionTrait::query_all_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::MySql,
+            "SELECT version, COUNT(*) AS n FROM seaql_migrations GROUP BY version".to_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        applied.len(),
+        <migration::Migrator as migration::MigratorTrait>::migrations().len()
+    );
+    for row in applied {
+        let version: String = row.try_get("", "version").unwrap();
+        let times: i64 = row.try_get("", "n").unwrap();
+        assert_eq!(times, 1, "{version} applied {times} times");
+    }
 }
 
 /// Typing signals, read events and presence cross nodes too; a killed
@@ -176,7 +197,6 @@ async fn nodes_started_together_migrate_once_and_all_come_up() {
 #[tokio::test]
 async fn typing_reads_and_presence_cross_nodes() {
     use crate::support::{next_of, open_socket};
-    use futures::SinkExt;
 
     let Some(database) = shared_mariadb_database().await else {
         return;
@@ -190,20 +210,13 @@ async fn typing_reads_and_presence_cross_nodes() {
     let node_2 = Node::start_with(&dir, 2, &database, &redis.url(), &fast_presence).await;
     let alice = User::register(&node_1.url(""), "alice").await;
     let bob = User::register(&node_2.url(""), "bob").await;
-    let mut alice_on_1 = open_socket(&node_1.address, &alice).await;
-    let mut alice_on_2 = open_socket(&node_2.address, &alice).await;
-    let mut bob_on_2 = open_socket(&node_2.address, &bob).await;
+    let alice_on_1 = open_socket("alice on node 1", &node_1.address, &alice).await;
+    let mut alice_on_2 = open_socket("alice on node 2", &node_2.address, &alice).await;
+    let mut bob_on_2 = open_socket("bob on node 2", &node_2.address, &bob).await;
 
     // Typing on node 1 reaches Bob on node 2, unnumbered.
-    alice_on_1
-        .send(tokio_tungstenite::tungstenite::Message::Text(
-            r#"{"type":"typing","to":"bob"}"#.into(),
-        ))
-        .await
-        .unwrap();
-    let typing = next_of(&mut bob_on_2, "typing", Duration::from_secs(5))
-        .await
-        .expect("a typing frame");
+    alice_on_1.send(&json!({"type": "typing", "to": "bob"}));
+    let typing = next_of(&mut bob_on_2, "typing").await;
     assert_eq!(typing, json!({"type": "typing", "from": "alice"}));
 
     // Alice reads through node 1: her tab on node 2 gets `read`, Bob `receipt`.
@@ -218,55 +231,45 @@ async fn typing_reads_and_presence_cross_nodes() {
         .await
         .unwrap();
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
-    let event = next_of(&mut alice_on_2, "read", Duration::from_secs(5))
-        .await
-        .expect("a read event");
+    let event = next_of(&mut alice_on_2, "read").await;
     assert_eq!(event["with"], "bob");
     assert_eq!(event["unread"], 0);
-    let receipt = next_of(&mut bob_on_2, "receipt", Duration::from_secs(5))
-        .await
-        .expect("a receipt");
+    let receipt = next_of(&mut bob_on_2, "receipt").await;
     assert_eq!(receipt["by"], "alice");
     assert_eq!(receipt["last_read_id"], id);
 
-    // Presence: asked on node 2, Alice is online (sockets on both nodes);
-    // with only her node-1 socket left and node 1 killed, she goes offline
-    // once its entries expire.
+    // Presence, asked on node 2 while Alice's only socket is on node 1:
+    // online, then away, then (node 1 killed) offline once its entries expire.
+    drop(alice_on_2);
     let presence = |node: &Node| node.url("/api/v1/presence/?users=alice,bob,nobody");
+    wait_for_presence(&bob, &presence(&node_2), "online").await;
     let statuses = bob.get(&presence(&node_2)).await.unwrap();
     assert_eq!(
         statuses.body,
         json!({"alice": "online", "bob": "online", "nobody": "offline"})
     );
-    drop(alice_on_2);
-    alice_on_1
-        .send(tokio_tungstenite::tungstenite::Message::Text(
-            r#"{"type":"presence","status":"away"}"#.into(),
-        ))
-        .await
-        .unwrap();
-    wait_for_presence(&bob, &presence(&node_2), "away", Duration::from_secs(5)).await;
+    alice_on_1.send(&json!({"type": "presence", "status": "away"}));
+    wait_for_presence(&bob, &presence(&node_2), "away").await;
     node_1.kill();
     let started = Instant::now();
-    wait_for_presence(&bob, &presence(&node_2), "offline", Duration::from_secs(15)).await;
+    wait_for_presence(&bob, &presence(&node_2), "offline").await;
     eprintln!(
         "a killed node's user went offline after {:?}",
         started.elapsed()
     );
+    drop(alice_on_1);
 }
 
-async fn wait_for_presence(asker: &User, url: &str, wanted: &str, within: Duration) {
-    let started = Instant::now();
-    loop {
-        let statuses = asker.get(url).await.unwrap();
-        if statuses.body["alice"] == wanted {
-            return;
-        }
-        assert!(
-            started.elapsed() < within,
-            "alice never became {wanted}: {}",
-            statuses.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Polls node 2's presence answer until Alice is `wanted` (30 s at most).
+async fn wait_for_presence(asker: &User, url: &str, wanted: &str) {
+    crate::support::wait_for(
+        &format!("alice {wanted}"),
+        Duration::from_secs(30),
+        async || match asker.get(url).await {
+            Ok(statuses) if statuses.body["alice"] == wanted => Ok(()),
+            Ok(statuses) => Err(statuses.body.to_string()),
+            Err(error) => Err(error.to_string()),
+        },
+    )
+    .await;
 }

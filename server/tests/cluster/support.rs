@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reqwest::StatusCode;
+
+use crate::common::socket::{Handshake, TestSocket};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -54,15 +56,42 @@ pub fn program(name: &str) -> Option<PathBuf> {
     found
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut ready: impl AsyncFnMut() -> bool) {
+/// How long a request to a node may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP client whose every request gives up after [`REQUEST_TIMEOUT`], so
+/// a hung node cannot stop a deadline from being checked.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+/// Polls `observe` until it answers `Ok`; after `timeout`, fails with the
+/// last thing it saw.
+pub async fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut observe: impl AsyncFnMut() -> Result<(), String>,
+) {
     let started = Instant::now();
-    while !ready().await {
+    loop {
+        let last = match observe().await {
+            Ok(()) => return,
+            Err(seen) => seen,
+        };
         assert!(
             started.elapsed() < timeout,
-            "{what} not ready in {timeout:?}"
+            "{what} not ready in {timeout:?}; last saw: {last}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `Ok` when `condition` holds, else `Err(seen)`.
+fn check(condition: bool, seen: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(seen()) }
 }
 
 fn terminate(child: &mut Child) {
@@ -137,17 +166,17 @@ impl Node {
 
     /// Waits until the node is ready and, if it has Redis, linked to the others.
     pub async fn until_ready(&self, index: u8) {
-        let http = reqwest::Client::new();
+        let http = http_client();
         let url = self.url("/readyz");
         wait_for(
             &format!("node {index} (log: {})", self.log.display()),
             Duration::from_mins(1),
             async || match http.get(&url).send().await {
-                Ok(response) => response
-                    .json::<Value>()
-                    .await
-                    .is_ok_and(|body| body["status"] == "ok"),
-                Err(_) => false,
+                Ok(response) => {
+                    let body = response.json::<Value>().await.unwrap_or_default();
+                    check(body["status"] == "ok", || body.to_string())
+                }
+                Err(error) => Err(error.to_string()),
             },
         )
         .await;
@@ -207,8 +236,11 @@ impl Redis {
             .unwrap();
         self.child = Some(child);
         let address = format!("127.0.0.1:{}", self.port);
-        wait_for("redis", Duration::from_secs(20), async || {
-            tokio::net::TcpStream::connect(&address).await.is_ok()
+        wait_for("redis", Duration::from_secs(30), async || {
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string())
         })
         .await;
     }
@@ -295,7 +327,10 @@ impl MariaDb {
         self.child = Some(child);
         let url = self.url();
         wait_for("mariadb", Duration::from_mins(1), async || {
-            sea_orm::Database::connect(&url).await.is_ok()
+            sea_orm::Database::connect(&url)
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string())
         })
         .await;
     }
@@ -412,13 +447,15 @@ impl Nginx {
             address: format!("127.0.0.1:{port}"),
             child,
         };
-        let http = reqwest::Client::new();
+        let http = http_client();
         let url = nginx.url("/healthz");
-        wait_for("nginx", Duration::from_secs(20), async || {
-            http.get(&url)
-                .send()
-                .await
-                .is_ok_and(|response| response.status() == StatusCode::OK)
+        wait_for("nginx", Duration::from_secs(30), async || {
+            match http.get(&url).send().await {
+                Ok(response) => check(response.status() == StatusCode::OK, || {
+                    format!("{}", response.status())
+                }),
+                Err(error) => Err(error.to_string()),
+            }
         })
         .await;
         Some(nginx)
@@ -453,14 +490,14 @@ pub struct Reply {
 impl User {
     /// Registers `name` through `base` (a node's or nginx's URL).
     pub async fn register(base: &str, name: &str) -> Self {
-        let http = reqwest::Client::new();
+        let http = http_client();
         let response = http
             .post(format!("{base}/api/v1/auth/register"))
             .json(&json!({"username": name, "password": "correct horse"}))
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
+            .unwrap_or_else(|error| panic!("registering {name} at {base}: {error}"));
+        assert_eq!(response.status(), StatusCode::CREATED, "registering {name}");
         Self {
             cookie: session_cookie(&response).expect("a session cookie"),
             http,
@@ -483,7 +520,6 @@ impl User {
             .post(url)
             .header("cookie", &self.cookie)
             .json(body)
-            .timeout(Duration::from_secs(10))
             .send()
             .await?;
         Ok(reply(response).await)
@@ -501,7 +537,7 @@ impl User {
         });
         let started = Instant::now();
         loop {
-            match self
+            let last = match self
                 .post(&format!("{base}/api/v1/message/"), &message)
                 .await
             {
@@ -512,13 +548,16 @@ impl User {
                     if matches!(
                         reply.status,
                         StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE
-                    ) => {}
+                    ) =>
+                {
+                    format!("{} {}", reply.status, reply.body)
+                }
                 Ok(reply) => panic!("send refused: {} {}", reply.status, reply.body),
-                Err(_) => {}
-            }
+                Err(error) => error.to_string(),
+            };
             assert!(
                 started.elapsed() < Duration::from_mins(1),
-                "no acknowledgement for {body:?} in 60 s"
+                "no acknowledgement for {body:?} in 60 s; last answer: {last}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -591,14 +630,28 @@ pub fn follow(
             request
                 .headers_mut()
                 .insert("cookie", cookie.parse().unwrap());
-            let Ok(Ok((mut socket, _))) = tokio::time::timeout(
-                Duration::from_secs(5),
+            let mut socket = match tokio::time::timeout(
+                Duration::from_secs(10),
                 tokio_tungstenite::connect_async(request),
             )
             .await
-            else {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
+            {
+                Ok(Ok((socket, _))) => socket,
+                // A refusal with a status (401, say) is a bug, not an outage.
+                Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response)))
+                    if response.status() != StatusCode::BAD_GATEWAY
+                        && response.status() != StatusCode::SERVICE_UNAVAILABLE =>
+                {
+                    seen.oddities
+                        .push(format!("handshake refused: {}", response.status()));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                // Unreachable (a killed node) or too slow: try again.
+                _ => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             if first {
                 first = false;
@@ -642,9 +695,14 @@ pub fn follow(
 
 /// Waits until `count` followers are connected and past their replay.
 pub async fn until_connected(connected: &AtomicUsize, count: usize) {
-    wait_for("followers", Duration::from_secs(20), async || {
-        connected.load(Ordering::SeqCst) >= count
-    })
+    wait_for(
+        &format!("{count} followers"),
+        Duration::from_mins(1),
+        async || {
+            let now = connected.load(Ordering::SeqCst);
+            check(now >= count, || format!("{now} connected"))
+        },
+    )
     .await;
 }
 
@@ -661,47 +719,28 @@ pub async fn shared_mariadb_database() -> Option<String> {
     crate::common::mariadb_url().await
 }
 
-/// A raw event-stream socket, for frames the counting tabs do not follow.
-pub type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens `/ws` on `address` as `user` and reads past its `ready` frame.
-pub async fn open_socket(address: &str, user: &User) -> Socket {
-    let mut request = format!("ws://{address}/ws").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", user.cookie.parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    loop {
-        let frame = next_frame(&mut socket, Duration::from_secs(10))
-            .await
-            .expect("a ready frame");
-        if frame["type"] == "ready" {
-            return socket;
-        }
-    }
+/// Opens `/ws` on `address` as `user` and reads past its `ready` frame. The
+/// socket is read in the background, so it answers pings while the test
+/// waits elsewhere.
+pub async fn open_socket(name: &str, address: &str, user: &User) -> TestSocket {
+    let address = address.parse().expect("a socket address");
+    let handshake = Handshake {
+        cookie: Some(&user.cookie),
+        ..Handshake::default()
+    };
+    TestSocket::open_until_ready(name, address, &handshake)
+        .await
+        .unwrap_or_else(|error| panic!("{name}: handshake refused: {error}"))
+        .0
 }
 
-/// The next JSON frame, skipping pings; `None` after `wait`.
-pub async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
+/// The next frame of `kind`, skipping others (within the socket's generous
+/// wait, which fails the test with what was seen).
+pub async fn next_of(socket: &mut TestSocket, kind: &str) -> Value {
     loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-            _ => return None,
-        }
-    }
-}
-
-/// The next frame of `kind`, skipping others; `None` after `wait`.
-pub async fn next_of(socket: &mut Socket, kind: &str, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let frame = next_frame(socket, left).await?;
+        let frame = socket.next_frame(&format!("a {kind} frame")).await;
         if frame["type"] == kind {
-            return Some(frame);
+            return frame;
         }
     }
 }

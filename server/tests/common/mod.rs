@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod socket;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

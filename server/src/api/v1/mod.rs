@@ -12,47 +12,87 @@ use app::domain::{AppState, MAX_REQUEST_BYTES};
 use app::error::AppError;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
-/// The v1 routes. Collection paths answer with and without the trailing slash.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::log_in))
-        .route("/auth/logout", post(auth::log_out))
-        .route("/auth/me", get(auth::me))
-        .route(
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: signing up, logging in, resetting a forgotten password.
+    Public,
+    /// Only a logged-in user; 401 otherwise.
+    Session,
+}
+
+/// One route of the API, as the router serves it.
+pub struct ApiRoute {
+    /// The path under `/api/v1`. One ending in `/` is also served without it.
+    pub path: &'static str,
+    pub access: Access,
+    pub handlers: MethodRouter<AppState>,
+}
+
+impl ApiRoute {
+    fn public(path: &'static str, handlers: MethodRouter<AppState>) -> Self {
+        Self {
+            path,
+            access: Access::Public,
+            handlers,
+        }
+    }
+
+    fn session(path: &'static str, handlers: MethodRouter<AppState>) -> Self {
+        Self {
+            path,
+            access: Access::Session,
+            handlers,
+        }
+    }
+}
+
+/// Every v1 route: the one list the router is built from, so a test can
+/// walk all of them.
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::public("/auth/register", post(auth::register)),
+        ApiRoute::public("/auth/login", post(auth::log_in)),
+        ApiRoute::session("/auth/logout", post(auth::log_out)),
+        ApiRoute::session("/auth/me", get(auth::me)),
+        ApiRoute::session(
             "/auth/settings",
             get(auth::settings).patch(auth::update_settings),
-        )
-        .route("/auth/password", post(auth::change_password))
-        .route("/auth/sessions/end-others", post(auth::end_other_sessions))
-        .route("/auth/password-reset", post(auth::request_password_reset))
-        .route(
+        ),
+        ApiRoute::session("/auth/password", post(auth::change_password)),
+        ApiRoute::session("/auth/sessions/end-others", post(auth::end_other_sessions)),
+        ApiRoute::public("/auth/password-reset", post(auth::request_password_reset)),
+        ApiRoute::public(
             "/auth/password-reset/confirm",
             post(auth::confirm_password_reset),
-        )
-        .route("/user/", get(users::list))
-        .route("/user", get(users::list))
-        .route("/message/", get(messages::list).post(messages::create))
-        .route("/message", get(messages::list).post(messages::create))
-        .route(
+        ),
+        ApiRoute::session("/user/", get(users::list)),
+        ApiRoute::session("/message/", get(messages::list).post(messages::create)),
+        ApiRoute::session(
             "/message/{id}/",
             get(messages::show)
                 .patch(messages::edit)
                 .delete(messages::delete),
-        )
-        .route(
-            "/message/{id}",
-            get(messages::show)
-                .patch(messages::edit)
-                .delete(messages::delete),
-        )
-        .route("/presence/", get(presence::show))
-        .route("/presence", get(presence::show))
-        .route("/conversation/", get(conversations::list))
-        .route("/conversation", get(conversations::list))
-        .route("/conversation/{username}/read", post(conversations::read))
+        ),
+        ApiRoute::session("/presence/", get(presence::show)),
+        ApiRoute::session("/conversation/", get(conversations::list)),
+        ApiRoute::session("/conversation/{username}/read", post(conversations::read)),
+    ]
+}
+
+/// The v1 routes. Collection paths answer with and without the trailing slash.
+pub fn router() -> Router<AppState> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            let router = router.route(route.path, route.handlers.clone());
+            match route.path.strip_suffix('/') {
+                Some(bare) if !bare.is_empty() => router.route(bare, route.handlers),
+                _ => router,
+            }
+        })
         .fallback(super::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
