@@ -10,8 +10,8 @@ use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
 use serde::{Deserialize, Serialize};
 
-/// Messages per field, as in `{"username": ["Already taken."]}`.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+use crate::wire::ErrorBody;
+pub use crate::wire::FieldErrors;
 
 /// Everything that can go wrong in a request, as the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -62,6 +62,44 @@ impl AppError {
         match self {
             Self::Validation(fields) | Self::Conflict(fields) => Some(fields),
             _ => None,
+        }
+    }
+
+    /// The wire body this error is answered with.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            detail: self.to_string(),
+            errors: self.field_errors().cloned(),
+        }
+    }
+
+    /// The error an answer with `status` and `body` (if it had a readable
+    /// one) stands for: how a client turns a failed request back into the
+    /// error the server had.
+    pub fn from_response(status: u16, body: Option<ErrorBody>) -> Self {
+        match (status, body) {
+            (401, _) => Self::Unauthorized,
+            (404, _) => Self::NotFound,
+            (503, _) => Self::Unavailable,
+            (403, Some(body)) => Self::Forbidden(body.detail),
+            (
+                400,
+                Some(ErrorBody {
+                    errors: Some(errors),
+                    ..
+                }),
+            ) => Self::Validation(errors),
+            (
+                409,
+                Some(ErrorBody {
+                    errors: Some(errors),
+                    ..
+                }),
+            ) => Self::Conflict(errors),
+            (429, _) => Self::TooManyRequests(0),
+            (500.., _) => Self::Internal,
+            (_, Some(body)) => Self::BadRequest(body.detail),
+            (_, None) => Self::BadRequest(format!("The server answered {status}.")),
         }
     }
 
@@ -154,19 +192,12 @@ mod server {
         }
     }
 
-    impl From<axum_login::Error<crate::domain::auth::Backend>> for AppError {
-        fn from(error: axum_login::Error<crate::domain::auth::Backend>) -> Self {
-            tracing::error!(%error, "session error");
-            Self::Internal
-        }
-    }
-
     /// Extractor rejections (bad JSON, wrong content type, body too large, bad
     /// query) become the same JSON errors as everything else.
     fn from_rejection(status: StatusCode, text: String) -> AppError {
         match status {
             StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::PayloadTooLarge(crate::domain::MAX_REQUEST_BYTES)
+                AppError::PayloadTooLarge(crate::wire::MAX_REQUEST_BYTES)
             }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(text),
             _ => AppError::BadRequest(text),
@@ -189,14 +220,6 @@ mod server {
         axum::extract::rejection::PathRejection
     );
 
-    /// The JSON body of every error under `/api/`: `{"detail": ..., "errors": {...}}`.
-    #[derive(serde::Serialize)]
-    struct ErrorBody<'a> {
-        detail: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        errors: Option<&'a super::FieldErrors>,
-    }
-
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
             let status = StatusCode::from_u16(self.status_code())
@@ -205,11 +228,7 @@ mod server {
                 AppError::TooManyRequests(seconds) => Some(*seconds),
                 _ => None,
             };
-            let body = ErrorBody {
-                detail: self.to_string(),
-                errors: self.field_errors(),
-            };
-            let mut response = (status, Json(body)).into_response();
+            let mut response = (status, Json(self.body())).into_response();
             if let Some(seconds) = retry_after {
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,

@@ -5,7 +5,7 @@
 //! counted up or down here: each event that changes one carries the count the
 //! server computed from the read pointer, so the client cannot drift.
 
-use crate::models::{Conversation, ConversationPage, Message, MessagePreview, Notification};
+use crate::wire::{Conversation, Event, EventBody, Message, MessagePreview, Page};
 
 /// One user's conversations, most recent first, as of event `seq`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,11 +19,11 @@ pub struct Inbox {
 
 impl Inbox {
     /// The snapshot `page` of `me`'s conversations.
-    pub fn from_page(me: &str, page: ConversationPage) -> Self {
+    pub fn from_page(me: &str, page: Page<Conversation>) -> Self {
         Self {
             me: me.to_owned(),
-            seq: page.seq,
-            has_more: page.next.is_some(),
+            seq: page.seq.unwrap_or(0),
+            has_more: page.has_more(),
             conversations: page.results,
         }
     }
@@ -42,63 +42,50 @@ impl Inbox {
     /// Applies one event, once: anything at or before `seq` is already in.
     /// Events must come in `seq` order; the messages they name arrive later,
     /// through [`Inbox::show_message`].
-    pub fn apply(&mut self, event: &Notification) {
-        let seq = event.seq();
-        if seq <= self.seq {
+    pub fn apply(&mut self, event: &Event) {
+        if event.seq <= self.seq {
             return;
         }
-        self.seq = seq;
-        match event {
-            Notification::Message {
-                with: Some(with),
-                unread,
-                ..
-            } => {
+        self.seq = event.seq;
+        match &event.body {
+            EventBody::Message { with, unread, .. } => {
                 let conversation = self.bring_to_front(with);
                 if let Some(unread) = unread {
                     conversation.unread = *unread;
                 }
             }
-            Notification::Read {
+            EventBody::Read {
                 with,
                 last_read_id,
                 unread,
-                ..
             } => {
                 if let Some(conversation) = self.find_mut(with) {
                     conversation.last_read_id = conversation.last_read_id.max(*last_read_id);
                     conversation.unread = *unread;
                 }
             }
-            Notification::Receipt {
-                by, last_read_id, ..
-            } => {
+            EventBody::Receipt { by, last_read_id } => {
                 if let Some(conversation) = self.find_mut(by) {
                     conversation.seen_up_to =
                         Some(conversation.seen_up_to.unwrap_or(0).max(*last_read_id));
                 }
             }
-            Notification::Deleted {
+            EventBody::Deleted {
                 message,
                 with,
                 unread,
-                ..
             } => {
                 if let Some(conversation) = self.find_mut(with) {
                     conversation.unread = *unread;
-                    if conversation.last_message.id.to_string() == *message {
+                    if conversation.last_message.id == *message {
                         conversation.last_message.body.clear();
+                        conversation.last_message.truncated = false;
                         conversation.last_message.deleted = true;
                     }
                 }
             }
-            // Edits show through `show_message`; older servers' frames and
-            // stream control change nothing here.
-            Notification::Edited { .. }
-            | Notification::Typing { .. }
-            | Notification::Message { with: None, .. }
-            | Notification::Ready { .. }
-            | Notification::Resync { .. } => {}
+            // Edits show through `show_message`.
+            EventBody::Edited { .. } => {}
         }
     }
 
@@ -139,6 +126,7 @@ impl Inbox {
                     id: 0,
                     user: String::new(),
                     body: String::new(),
+                    truncated: false,
                     timestamp: chrono::DateTime::UNIX_EPOCH,
                     deleted: false,
                 },
@@ -153,11 +141,12 @@ impl Inbox {
 }
 
 fn preview_of(message: &Message) -> MessagePreview {
-    let body = crate::models::preview(&message.body);
+    let (body, truncated) = crate::wire::preview(&message.body);
     MessagePreview {
         id: message.id,
         user: message.user.clone(),
         body,
+        truncated,
         timestamp: message.timestamp,
         deleted: message.deleted,
     }
@@ -180,12 +169,14 @@ mod tests {
         }
     }
 
-    fn arrived(id: i64, with: &str, unread: u64, seq: i64) -> Notification {
-        Notification::Message {
-            message: id.to_string(),
+    fn arrived(id: i64, with: &str, unread: u64, seq: i64) -> Event {
+        Event {
+            body: EventBody::Message {
+                message: id,
+                with: with.into(),
+                unread: Some(unread),
+            },
             seq,
-            with: Some(with.into()),
-            unread: Some(unread),
         }
     }
 
@@ -210,10 +201,12 @@ mod tests {
         inbox.show_message(&message(1, "bob", "ann"));
         assert_eq!(inbox.get("bob").unwrap().last_message.id, 3);
 
-        let read = Notification::Read {
-            with: "bob".into(),
-            last_read_id: 3,
-            unread: 0,
+        let read = Event {
+            body: EventBody::Read {
+                with: "bob".into(),
+                last_read_id: 3,
+                unread: 0,
+            },
             seq: 4,
         };
         inbox.apply(&read);
@@ -221,10 +214,12 @@ mod tests {
         assert_eq!(inbox.get("bob").unwrap().last_read_id, 3);
 
         inbox.show_message(&message(2, "cyd", "ann"));
-        let deleted = Notification::Deleted {
-            message: "2".into(),
-            with: "cyd".into(),
-            unread: 0,
+        let deleted = Event {
+            body: EventBody::Deleted {
+                message: 2,
+                with: "cyd".into(),
+                unread: 0,
+            },
             seq: 5,
         };
         inbox.apply(&deleted);

@@ -3,19 +3,20 @@
 //! - [`pages`] and [`components`]: the Leptos UI, rendered on the server and
 //!   hydrated in the browser.
 //! - [`server_fns`]: the server functions the UI calls.
-//! - [`models`] and [`error`]: the wire types, shared by both sides.
+//! - [`wire`]: the wire contract (bodies, pages, the event stream's frames),
+//!   and [`error`]: the one error type; shared by both sides and the tests.
+//! - [`client`]: the browser's access to the API and the live stream.
 //! - `domain` (server only): accounts, messages, sessions and the channel layer,
 //!   called by the server functions and by the REST API in the `server` crate.
 
+pub mod client;
 pub mod components;
 pub mod error;
 pub mod inbox;
-pub mod models;
 pub mod pages;
 pub mod server_fns;
+pub mod wire;
 
-#[cfg(feature = "hydrate")]
-mod client;
 #[cfg(feature = "ssr")]
 pub mod domain;
 

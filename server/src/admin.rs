@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 
-use app::domain::accounts::{self, Registration};
+use app::domain::accounts;
 use app::domain::db;
-use app::domain::entities::user;
 use app::error::AppError;
+use app::wire::Registration;
 
 use crate::config::{Config, UserCommand};
 
@@ -22,25 +22,22 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             admin,
         } => {
             let password = read_password(&format!("Password for {username}: "))?;
-            let created = accounts::register(
-                &db,
-                Registration {
-                    username,
-                    password,
-                    email,
-                },
-            )
-            .await
-            .map_err(explain)?;
-            if admin {
-                accounts::set_flag(&db, created.id, user::Column::IsAdmin, true)
-                    .await
-                    .map_err(|error| error.to_string())?;
-            }
+            let registration = Registration {
+                username,
+                password,
+                email,
+            };
+            let created = accounts::create(&db, registration, admin)
+                .await
+                .map_err(explain)?;
             Ok(format!(
                 "Created {}{}.",
                 created.username,
-                if admin { " (administrator)" } else { "" }
+                if created.is_admin {
+                    " (administrator)"
+                } else {
+                    ""
+                }
             ))
         }
         UserCommand::List => {
@@ -65,7 +62,9 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             Ok(table.trim_end().to_owned())
         }
         UserCommand::SetPassword { username } => {
-            let user = find(&db, &username).await?;
+            let user = accounts::named(&db, &username)
+                .await
+                .map_err(|error| not_found(error, &username))?;
             let password = read_password(&format!("New password for {}: ", user.username))?;
             accounts::set_password(&db, user.id, password)
                 .await
@@ -77,10 +76,9 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             ))
         }
         UserCommand::Deactivate { username } => {
-            let user = find(&db, &username).await?;
-            accounts::set_flag(&db, user.id, user::Column::IsActive, false)
+            let user = accounts::deactivate(&db, &username)
                 .await
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| not_found(error, &username))?;
             close_sockets(config, user.id).await;
             Ok(format!(
                 "Deactivated {}: they cannot log in and their sessions have ended.",
@@ -88,10 +86,9 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
             ))
         }
         UserCommand::MakeAdmin { username } => {
-            let user = find(&db, &username).await?;
-            accounts::set_flag(&db, user.id, user::Column::IsAdmin, true)
+            let user = accounts::make_admin(&db, &username)
                 .await
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| not_found(error, &username))?;
             Ok(format!("{} is now an administrator.", user.username))
         }
     };
@@ -103,18 +100,23 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<String, String
 /// (their requests already fail: each one re-reads the account).
 async fn close_sockets(config: &Config, user_id: i64) {
     let Some(url) = &config.redis_url else { return };
-    if let Err(error) =
-        app::domain::channel_layer::redis::announce_user_sessions_ended(url, user_id).await
-    {
+    let announced = match app::domain::redis_link::RedisLink::new(url) {
+        Ok(link) => {
+            app::domain::channel_layer::redis::announce_user_sessions_ended(&link, user_id).await
+        }
+        Err(error) => Err(error),
+    };
+    if let Err(error) = announced {
         eprintln!("Could not tell the running nodes through Redis: {error}");
     }
 }
 
-async fn find(db: &sea_orm::DatabaseConnection, username: &str) -> Result<user::Model, String> {
-    accounts::find_by_username(db, username)
-        .await
-        .map_err(|error| error.to_string())?
-        .ok_or_else(|| format!("No user is called {username}."))
+/// An unknown username, said in words; anything else explained.
+fn not_found(error: AppError, username: &str) -> String {
+    match error {
+        AppError::NotFound => format!("No user is called {username}."),
+        other => explain(other),
+    }
 }
 
 /// A password from the terminal (not echoed) or one line of standard input.

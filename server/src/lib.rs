@@ -18,10 +18,13 @@ use std::time::Duration;
 use app::domain::auth::Backend;
 use app::domain::channel_layer::redis::RedisChannelLayer;
 use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatus};
+use app::domain::jobs::JobQueue;
 use app::domain::mail::Mailer;
 use app::domain::presence::Presence;
+use app::domain::redis_link::RedisLink;
 use app::domain::{AppState, db, session_store};
 use app::error::AppError;
+use app::wire::health::{Health, Overall, PartStatus, Readiness};
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -33,6 +36,7 @@ use axum_login::AuthManagerLayerBuilder;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -48,6 +52,47 @@ pub const SESSION_COOKIE: &str = "chatapp_session";
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often expired sessions are swept from the database.
 const SESSION_SWEEP_PERIOD: Duration = Duration::from_hours(1);
+/// How long shutdown waits for sockets and background work to finish.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The parts a node runs besides its database: where notifications go,
+/// presence, and the owner of every background task.
+pub struct Runtime {
+    pub channels: Arc<dyn ChannelLayer>,
+    pub presence: Arc<Presence>,
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+impl Runtime {
+    /// One node on its own: notifications and presence in memory.
+    pub fn single_node() -> Self {
+        Self {
+            channels: Arc::new(InProcessChannelLayer::new()),
+            presence: Presence::in_process(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// One of several nodes joined by the Redis at `url` (one link, one node
+    /// identity, for notifications and presence alike).
+    pub fn clustered(url: &str, presence_ttl: Duration) -> redis::RedisResult<Self> {
+        let link = RedisLink::new(url)?;
+        let tasks = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        Ok(Self {
+            channels: Arc::new(RedisChannelLayer::start(
+                Arc::clone(&link),
+                &tasks,
+                &shutdown,
+            )),
+            presence: Presence::shared(link, presence_ttl, &tasks, &shutdown),
+            tasks,
+            shutdown,
+        })
+    }
+}
 
 /// Connects to the database (migrating it), picks the channel layer (Redis
 /// when `REDIS_URL` is set) and assembles the shared state.
@@ -56,23 +101,14 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, Box<dyn std::error::Error>> {
     let db = db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
-    let shutdown = CancellationToken::new();
-    let channels: Arc<dyn ChannelLayer> = match &config.redis_url {
-        Some(url) => Arc::new(RedisChannelLayer::start(url, &shutdown)?),
-        None => Arc::new(InProcessChannelLayer::new()),
+    let runtime = match &config.redis_url {
+        Some(url) => Runtime::clustered(url, Duration::from_secs(config.presence_ttl_seconds))?,
+        None => Runtime::single_node(),
     };
     let mut settings = config.settings();
     if settings.public_url.is_empty() {
         settings.public_url = format!("http://{}", leptos_options.site_addr);
     }
-    let presence = match &config.redis_url {
-        Some(url) => Presence::redis(
-            url,
-            Duration::from_secs(config.presence_ttl_seconds),
-            &shutdown,
-        )?,
-        None => Presence::in_process(),
-    };
     let mailer = Mailer::new(
         config.smtp_url.as_deref(),
         &config.mail_outbox_dir,
@@ -81,29 +117,38 @@ pub async fn build_state(
     Ok(assemble_state(
         db,
         settings,
-        channels,
-        presence,
+        runtime,
         mailer,
         leptos_options,
-        shutdown,
     ))
 }
 
-/// The shared state over an open database and a channel layer; starts the
-/// task that evicts ended sessions from this node's cache.
+/// The shared state over an open database and a runtime; starts the tasks
+/// every node runs (the job queue, the sweep of expired sessions, and the
+/// eviction of ended sessions from this node's cache).
 pub fn assemble_state(
     db: sea_orm::DatabaseConnection,
     settings: app::domain::Settings,
-    channels: Arc<dyn ChannelLayer>,
-    presence: Arc<Presence>,
+    runtime: Runtime,
     mailer: Mailer,
     leptos_options: LeptosOptions,
-    shutdown: CancellationToken,
 ) -> AppState {
+    let Runtime {
+        channels,
+        presence,
+        tasks,
+        shutdown,
+    } = runtime;
     let (sessions, session_cache) = session_store::session_store(db.clone());
-    tokio::spawn(session_store::evict_ended_sessions(
+    tasks.spawn(session_store::evict_ended_sessions(
         session_cache,
         channels.session_endings(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(session_store::delete_expired_sessions(
+        db.clone(),
+        SESSION_SWEEP_PERIOD,
+        shutdown.clone(),
     ));
     AppState {
         leptos_options,
@@ -112,11 +157,13 @@ pub fn assemble_state(
             settings.login_limit,
         )),
         mailer: Arc::new(mailer),
+        jobs: Arc::new(JobQueue::start(&tasks, &shutdown)),
         presence,
         db,
         settings: Arc::new(settings),
         channels,
         shutdown,
+        tasks,
     }
 }
 
@@ -176,16 +223,19 @@ pub fn app(state: AppState) -> Router {
 /// `GET /healthz`: the process is up and its database answers.
 async fn health(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok"})),
-        )
-            .into_response(),
+        Ok(()) => axum::Json(Health {
+            status: Overall::Ok,
+            database: None,
+        })
+        .into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+                axum::Json(Health {
+                    status: Overall::Unavailable,
+                    database: Some(PartStatus::Unreachable),
+                }),
             )
                 .into_response()
         }
@@ -196,24 +246,29 @@ async fn health(State(state): State<AppState>) -> Response {
 /// the database is unreachable (nothing works without it); 200 but
 /// `"degraded"` while only Redis is, since local users are still served.
 async fn readiness(State(state): State<AppState>) -> Response {
-    let database_ok = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
+    let database = if tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
         .await
-        .is_ok_and(|pinged| pinged.is_ok());
+        .is_ok_and(|pinged| pinged.is_ok())
+    {
+        PartStatus::Ok
+    } else {
+        PartStatus::Unreachable
+    };
     let redis = match state.channels.status() {
-        LayerStatus::InProcess => "not_configured",
-        LayerStatus::Connected => "ok",
-        LayerStatus::Disconnected => "unreachable",
+        LayerStatus::InProcess => PartStatus::NotConfigured,
+        LayerStatus::Connected => PartStatus::Ok,
+        LayerStatus::Disconnected => PartStatus::Unreachable,
     };
-    let (status, overall) = match (database_ok, redis) {
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        (true, "unreachable") => (StatusCode::OK, "degraded"),
-        (true, _) => (StatusCode::OK, "ok"),
+    let (status, overall) = match (database, redis) {
+        (PartStatus::Unreachable, _) => (StatusCode::SERVICE_UNAVAILABLE, Overall::Unavailable),
+        (_, PartStatus::Unreachable) => (StatusCode::OK, Overall::Degraded),
+        _ => (StatusCode::OK, Overall::Ok),
     };
-    let body = serde_json::json!({
-        "status": overall,
-        "database": if database_ok { "ok" } else { "unreachable" },
-        "redis": redis,
-    });
+    let body = Readiness {
+        status: overall,
+        database,
+        redis,
+    };
     (status, axum::Json(body)).into_response()
 }
 
@@ -264,26 +319,32 @@ async fn cache_static_assets(
 }
 
 /// Serves until SIGTERM or Ctrl-C: then stops accepting, closes WebSockets,
-/// lets in-flight requests finish, and closes the database.
+/// lets in-flight requests and background work finish (up to a deadline),
+/// and closes the database.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let address = leptos_options.site_addr;
     let state = build_state(&config, leptos_options).await?;
 
-    let sweeper = tokio::spawn(session_store::delete_expired_sessions(
-        state.db.clone(),
-        SESSION_SWEEP_PERIOD,
-        state.shutdown.clone(),
-    ));
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!("ChatApp is listening on http://{address}");
 
     let shutdown = state.shutdown.clone();
+    let tasks = state.tasks.clone();
     let db = state.db.clone();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal(shutdown))
         .await?;
-    sweeper.await?;
+    tasks.close();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            remaining = tasks.len(),
+            "shutdown deadline passed; stopping the tasks still running"
+        );
+    }
     db.close().await?;
     tracing::info!("shut down cleanly");
     Ok(())

@@ -14,11 +14,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::components::ConnectionState;
-use crate::models::Notification;
-
-/// The server closes a logged-out session's sockets with this code.
-const CLOSE_LOGGED_OUT: u16 = 4401;
+use super::ConnectionState;
+use crate::wire::{ClientFrame, CloseReason, Event, ServerFrame, Signal};
 
 struct Inner {
     socket: Option<WebSocket>,
@@ -37,22 +34,32 @@ struct Inner {
 #[derive(Clone)]
 pub struct LiveConnection {
     inner: Rc<RefCell<Inner>>,
-    on_event: Rc<dyn Fn(Notification)>,
+    on_event: Rc<dyn Fn(Event)>,
+    on_typing: Rc<dyn Fn(String)>,
     on_reload: Rc<dyn Fn()>,
     state: RwSignal<ConnectionState>,
 }
 
+/// What the page does with the stream.
+pub struct Handlers<E, T, R> {
+    /// Each event (message, read, receipt, edit, delete), once, in order.
+    pub on_event: E,
+    /// Someone is typing to the viewer.
+    pub on_typing: T,
+    /// The stream cannot say what was missed (the first connection, between
+    /// the server rendering the page and the socket opening; a resync): reload
+    /// what is shown. Reconnections replay instead.
+    pub on_reload: R,
+}
+
 impl LiveConnection {
-    /// Connects and keeps connecting. `on_event` gets each stream event
-    /// (message, read, receipt, edit, delete) once, in order. `on_reload` runs when the stream cannot say what was missed:
-    /// on the first connection (between the server rendering the page and the
-    /// socket opening) and when the server asks for a resync; the UI then
-    /// reloads what it shows. Reconnections replay instead.
-    pub fn open(
-        state: RwSignal<ConnectionState>,
-        on_event: impl Fn(Notification) + 'static,
-        on_reload: impl Fn() + 'static,
-    ) -> Self {
+    /// Connects and keeps connecting, reporting how it goes in `state`.
+    pub fn open<E, T, R>(state: RwSignal<ConnectionState>, handlers: Handlers<E, T, R>) -> Self
+    where
+        E: Fn(Event) + 'static,
+        T: Fn(String) + 'static,
+        R: Fn() + 'static,
+    {
         let connection = Self {
             inner: Rc::new(RefCell::new(Inner {
                 socket: None,
@@ -62,8 +69,9 @@ impl LiveConnection {
                 closed_by_us: false,
                 last_seq: None,
             })),
-            on_event: Rc::new(on_event),
-            on_reload: Rc::new(on_reload),
+            on_event: Rc::new(handlers.on_event),
+            on_typing: Rc::new(handlers.on_typing),
+            on_reload: Rc::new(handlers.on_reload),
             state,
         };
         connection.connect();
@@ -84,13 +92,14 @@ impl LiveConnection {
         inner.handlers.clear();
     }
 
-    /// Sends a frame to the server if the socket is open (typing signals are
-    /// worthless later, so nothing is queued).
-    pub fn send(&self, text: &str) {
+    /// Sends a frame to the server if the socket is open (typing and presence
+    /// signals are worthless later, so nothing is queued).
+    pub fn send(&self, frame: &ClientFrame) {
         if let Some(socket) = &self.inner.borrow().socket
             && socket.ready_state() == WebSocket::OPEN
+            && let Ok(text) = serde_json::to_string(frame)
         {
-            let _ = socket.send_with_str(text);
+            let _ = socket.send_with_str(&text);
         }
     }
 
@@ -124,10 +133,11 @@ impl LiveConnection {
                 else {
                     return;
                 };
-                let Ok(notification) = serde_json::from_str::<Notification>(&text) else {
+                // Frames this client does not know (a newer server) are skipped.
+                let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
                     return;
                 };
-                this.apply(notification);
+                this.apply(frame);
             })
         };
         let on_close = {
@@ -140,8 +150,10 @@ impl LiveConnection {
                 if closed_by_us {
                     return;
                 }
-                let code = event.dyn_ref::<CloseEvent>().map(CloseEvent::code);
-                if code == Some(CLOSE_LOGGED_OUT) {
+                let reason = event
+                    .dyn_ref::<CloseEvent>()
+                    .and_then(|event| CloseReason::from_code(event.code()));
+                if reason == Some(CloseReason::LoggedOut) {
                     // Logged out (in another tab, or on another device).
                     let _ = window().location().set_href("/login");
                     return;
@@ -170,12 +182,12 @@ impl LiveConnection {
         inner.handlers = vec![on_open, on_message, on_close];
     }
 
-    /// Applies one frame of the stream, in order: anything at or below the
+    /// Applies one frame of the stream, in order: an event at or below the
     /// last applied `seq` was already seen.
-    fn apply(&self, notification: Notification) {
+    fn apply(&self, frame: ServerFrame) {
         let last_seq = self.inner.borrow().last_seq;
-        match notification {
-            Notification::Ready { seq } => {
+        match frame {
+            ServerFrame::Signal(Signal::Ready { seq }) => {
                 {
                     let mut inner = self.inner.borrow_mut();
                     inner.last_seq = Some(seq);
@@ -186,18 +198,16 @@ impl LiveConnection {
                     (self.on_reload)();
                 }
             }
-            Notification::Resync { seq } => {
+            ServerFrame::Signal(Signal::Resync { seq }) => {
                 self.inner.borrow_mut().last_seq = Some(seq);
                 (self.on_reload)();
             }
-            // Passing signals (typing) are outside the numbered stream.
-            event if event.is_ephemeral() => (self.on_event)(event),
-            event => {
-                let seq = event.seq();
-                if last_seq.is_some_and(|last| seq <= last) {
+            ServerFrame::Signal(Signal::Typing { from }) => (self.on_typing)(from),
+            ServerFrame::Event(event) => {
+                if last_seq.is_some_and(|last| event.seq <= last) {
                     return;
                 }
-                self.inner.borrow_mut().last_seq = Some(seq);
+                self.inner.borrow_mut().last_seq = Some(event.seq);
                 (self.on_event)(event);
             }
         }

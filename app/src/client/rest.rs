@@ -1,9 +1,13 @@
-//! The REST calls the chat makes from the browser (gloo-net).
+//! The REST calls the chat makes from the browser (gloo-net), with the
+//! request, response and error bodies of [`crate::wire`].
+
+use std::collections::HashMap;
 
 use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
-use crate::models::{Message, NewMessage};
+use crate::wire::{ErrorBody, Message, MessageEdit, NewMessage, PresenceStatus, ReadUpTo};
 
 /// `GET /api/v1/message/{id}/`.
 pub async fn fetch_message(id: i64) -> Result<Message, AppError> {
@@ -41,7 +45,7 @@ pub async fn post_message(new_message: &NewMessage) -> Result<Message, SendFailu
 /// the `read` event updates every tab when it lands.
 pub async fn mark_read(with: &str, last_read_id: i64) -> Result<(), AppError> {
     let response = Request::post(&format!("/api/v1/conversation/{with}/read"))
-        .json(&serde_json::json!({ "last_read_id": last_read_id }))
+        .json(&ReadUpTo { last_read_id })
         .map_err(network_error)?
         .send()
         .await
@@ -52,7 +56,9 @@ pub async fn mark_read(with: &str, last_read_id: i64) -> Result<(), AppError> {
 /// `PATCH /api/v1/message/{id}/` `{body}`.
 pub async fn edit_message(id: i64, body: &str) -> Result<Message, AppError> {
     let response = Request::patch(&format!("/api/v1/message/{id}/"))
-        .json(&serde_json::json!({ "body": body }))
+        .json(&MessageEdit {
+            body: body.to_owned(),
+        })
         .map_err(network_error)?
         .send()
         .await
@@ -70,57 +76,37 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 }
 
 /// `GET /api/v1/presence/?users=…`.
-pub async fn fetch_presence(
-    users: &[String],
-) -> Result<std::collections::HashMap<String, crate::models::PresenceStatus>, AppError> {
+pub async fn fetch_presence(users: &[String]) -> Result<HashMap<String, PresenceStatus>, AppError> {
     let response = Request::get("/api/v1/presence/")
         .query([("users", users.join(","))])
         .send()
         .await
         .map_err(network_error)?;
-    if !response.ok() {
-        return Err(AppError::BadRequest(format!(
-            "The server answered {}.",
-            response.status()
-        )));
-    }
-    response.json().await.map_err(network_error)
+    decode(response).await
 }
 
 async fn expect_success(response: Response) -> Result<(), AppError> {
     if response.ok() {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(failure(response).await)
     }
-    decode(response).await.map(|_| ())
 }
 
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    detail: String,
-    #[serde(default)]
-    errors: Option<crate::error::FieldErrors>,
-}
-
-async fn decode(response: Response) -> Result<Message, AppError> {
+/// The body of a successful answer, or the error the server answered.
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AppError> {
     if response.ok() {
-        return response.json().await.map_err(network_error);
+        response.json().await.map_err(network_error)
+    } else {
+        Err(failure(response).await)
     }
+}
+
+/// A failed answer as the error it stands for (the one error body).
+async fn failure(response: Response) -> AppError {
     let status = response.status();
     let body: Option<ErrorBody> = response.json().await.ok();
-    Err(match (status, body) {
-        (401, _) => AppError::Unauthorized,
-        (403, Some(body)) => AppError::Forbidden(body.detail),
-        (404, _) => AppError::NotFound,
-        (
-            400 | 409,
-            Some(ErrorBody {
-                errors: Some(errors),
-                ..
-            }),
-        ) => AppError::Validation(errors),
-        (_, Some(body)) => AppError::BadRequest(body.detail),
-        (_, None) => AppError::BadRequest(format!("The server answered {status}.")),
-    })
+    AppError::from_response(status, body)
 }
 
 fn network_error(error: gloo_net::Error) -> AppError {

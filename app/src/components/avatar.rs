@@ -26,11 +26,7 @@ pub fn PresenceDot(
     #[prop(optional)] announced: bool,
 ) -> impl IntoView {
     let chat = super::ChatContext::use_context();
-    let status = move || match chat.presence_of(&who.get()) {
-        crate::models::PresenceStatus::Online => "online",
-        crate::models::PresenceStatus::Away => "away",
-        crate::models::PresenceStatus::Offline => "offline",
-    };
+    let status = move || chat.presence_of(&who.get()).as_str();
     view! {
         <span
             class="presence-dot"

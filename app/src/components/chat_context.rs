@@ -3,17 +3,10 @@
 
 use leptos::prelude::*;
 
+use crate::client::ConnectionState;
 use crate::inbox::Inbox;
-use crate::models::{ConversationPage, Message, Notification};
 use crate::server_fns::auth::Viewer;
-
-/// How the live notification connection is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionState {
-    Connecting,
-    Live,
-    Reconnecting,
-}
+use crate::wire::{Conversation, Event, Message, Page, PresenceStatus};
 
 /// A message on its way: shown at once, sent (and retried) in order until
 /// the server has it.
@@ -44,7 +37,7 @@ pub struct ChatContext {
     pub inbox: RwSignal<Inbox>,
     /// The latest events and the messages they named, replayed onto a fresh
     /// snapshot: one may land while the snapshot is on its way.
-    recent: StoredValue<(Vec<Notification>, Vec<Message>)>,
+    recent: StoredValue<(Vec<Event>, Vec<Message>)>,
     /// Who is typing to the viewer now (lower-case username → signal token).
     pub typing: RwSignal<std::collections::HashMap<String, u32>>,
     /// A typing signal to send: (to, counter), watched by the live connection.
@@ -54,7 +47,7 @@ pub struct ChatContext {
     /// The people the People list shows (their presence is polled too).
     pub directory: RwSignal<Vec<String>>,
     /// Who is online or away (lower-case username), refreshed while shown.
-    pub presence: RwSignal<std::collections::HashMap<String, crate::models::PresenceStatus>>,
+    pub presence: RwSignal<std::collections::HashMap<String, PresenceStatus>>,
 }
 
 /// How long "… is typing" stays without a new signal.
@@ -122,7 +115,7 @@ impl ChatContext {
 
     /// Takes `page` as the conversation list, then re-applies what arrived
     /// meanwhile (events at or before the snapshot's `seq` are skipped).
-    pub fn load_inbox(&self, page: ConversationPage) {
+    pub fn load_inbox(&self, page: Page<Conversation>) {
         // Loaded asynchronously: the page may be gone.
         let Some(me) = self.viewer.try_with_value(|viewer| viewer.username.clone()) else {
             return;
@@ -140,7 +133,7 @@ impl ChatContext {
     }
 
     /// Applies a stream event to the conversation list.
-    pub fn apply_event(&self, event: Notification) {
+    pub fn apply_event(&self, event: Event) {
         self.inbox.try_update(|inbox| inbox.apply(&event));
         self.recent
             .try_update_value(|(events, _)| push_recent(events, event));
@@ -186,12 +179,12 @@ impl ChatContext {
     }
 
     /// `who`'s presence, as last heard (offline when unknown).
-    pub fn presence_of(&self, who: &str) -> crate::models::PresenceStatus {
+    pub fn presence_of(&self, who: &str) -> PresenceStatus {
         self.presence.with(|presence| {
             presence
                 .get(&who.to_ascii_lowercase())
                 .copied()
-                .unwrap_or(crate::models::PresenceStatus::Offline)
+                .unwrap_or(PresenceStatus::Offline)
         })
     }
 
@@ -258,7 +251,7 @@ impl ChatContext {
                 .try_with_untracked(|pending| pending.first().cloned())
                 .flatten()
             {
-                let new_message = crate::models::NewMessage {
+                let new_message = crate::wire::NewMessage {
                     recipient: next.recipient.clone(),
                     body: next.body.clone(),
                     client_id: Some(next.client_id.clone()),

@@ -9,10 +9,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::time::{clock_time, day_key, day_label};
-use super::{Avatar, ChatContext, Composer, ConnectionState, PresenceDot};
+use super::{Avatar, ChatContext, Composer, PresenceDot};
+use crate::client::ConnectionState;
 use crate::error::AppError;
-use crate::models::Message;
 use crate::server_fns::messages::list_messages;
+use crate::wire::Message;
 
 /// Within this many pixels of the bottom, new messages keep the view pinned there.
 const STICKY_BOTTOM_PX: i32 = 120;
@@ -57,8 +58,8 @@ pub fn ConversationPane() -> impl IntoView {
             <Transition fallback=|| view! { <div class="message-scroller"><p class="history-note">"Loading messages…"</p></div> }>
                 {move || Suspend::new(async move {
                     match latest.await {
-                        Ok(chunk) => view! {
-                            <MessageList other latest_has_older=chunk.has_more latest=chunk.items />
+                        Ok(page) => view! {
+                            <MessageList other latest_has_older=page.has_more() latest=page.results />
                             <Composer recipient=other />
                         }.into_any(),
                         Err(AppError::Validation(_)) => view! {
@@ -197,9 +198,9 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
         loading_older.set(true);
         let other = other.get_untracked();
         leptos::task::spawn_local(async move {
-            if let Ok(chunk) = list_messages(other, Some(oldest)).await {
-                older.update(|older| older.extend(chunk.items));
-                older_has_more.set(chunk.has_more);
+            if let Ok(page) = list_messages(other, Some(oldest)).await {
+                older_has_more.set(page.has_more());
+                older.update(|older| older.extend(page.results));
             }
             loading_older.set(false);
         });

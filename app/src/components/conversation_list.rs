@@ -7,8 +7,8 @@ use leptos_router::components::A;
 
 use super::time::clock_time;
 use super::{Avatar, ChatContext, PresenceDot};
-use crate::models::Conversation;
 use crate::server_fns::conversations::list_conversations;
+use crate::wire::Conversation;
 
 #[component]
 pub fn ConversationList() -> impl IntoView {
@@ -73,12 +73,13 @@ fn ConversationItem(conversation: Conversation) -> impl IntoView {
     let href = format!("/chat/{}", conversation.with);
     let preview = conversation.last_message.clone();
     let from_me = preview.user.eq_ignore_ascii_case(&me);
+    let ellipsis = if preview.truncated { "…" } else { "" };
     let text = if preview.deleted {
         "Message deleted".to_owned()
     } else if from_me {
-        format!("You: {}", preview.body)
+        format!("You: {}{ellipsis}", preview.body)
     } else {
-        preview.body.clone()
+        format!("{}{ellipsis}", preview.body)
     };
     let timestamp = preview.timestamp;
     let unread = conversation.unread;

@@ -12,7 +12,7 @@ mod user_list;
 
 pub use auth_card::AuthCard;
 pub use avatar::{Avatar, PresenceDot};
-pub use chat_context::{ChatContext, ConnectionState};
+pub use chat_context::ChatContext;
 pub use composer::Composer;
 pub use conversation::{ConversationPane, NoConversation};
 pub use conversation_list::ConversationList;

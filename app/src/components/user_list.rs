@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::{Avatar, PresenceDot};
-use crate::models::UserSummary;
 use crate::server_fns::users::list_users;
+use crate::wire::UserSummary;
 
 #[component]
 pub fn UserList() -> impl IntoView {
@@ -28,10 +28,10 @@ pub fn UserList() -> impl IntoView {
             let result = list_users(searched.clone(), page).await;
             // The search changed while this page loaded: it belongs to another list.
             if search.get_untracked() == searched
-                && let Ok(chunk) = result
+                && let Ok(loaded) = result
             {
-                more.update(|users| users.extend(chunk.items));
-                has_more.set(Some(chunk.has_more));
+                has_more.set(Some(loaded.has_more()));
+                more.update(|users| users.extend(loaded.results));
                 next_page.set(page + 1);
             }
             loading_more.set(false);
@@ -60,10 +60,10 @@ pub fn UserList() -> impl IntoView {
             <Transition fallback=|| view! { <p class="list-note">"Loading people…"</p> }>
                 {move || Suspend::new(async move {
                     match first_page.await {
-                        Ok(chunk) => {
-                            let empty = chunk.items.is_empty();
-                            let first_has_more = chunk.has_more;
-                            let first_items = chunk.items;
+                        Ok(page) => {
+                            let empty = page.results.is_empty();
+                            let first_has_more = page.has_more();
+                            let first_items = page.results;
                             view! {
                                 <ul>
                                     {first_items.into_iter().map(|user| view! { <UserItem user /> }).collect_view()}

@@ -9,7 +9,7 @@ use super::accounts;
 use super::auth::{AuthSession, SessionUser};
 use super::entities::user;
 use crate::error::{AppError, FieldErrors};
-use crate::models::{AccountChanges, AccountSettings};
+use crate::wire::{AccountChanges, AccountSettings};
 
 /// The settings page's current values.
 pub async fn get(state: &AppState, user: &SessionUser) -> Result<AccountSettings, AppError> {

@@ -4,7 +4,9 @@
 use axum_login::{AuthUser, AuthnBackend};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use super::accounts;
+use super::{AppState, accounts};
+use crate::error::AppError;
+use crate::wire::{Credentials, Registration};
 
 /// The extractor handlers use: the session plus the logged-in user, if any.
 pub type AuthSession = axum_login::AuthSession<Backend>;
@@ -52,13 +54,6 @@ impl AuthUser for SessionUser {
     }
 }
 
-/// What a user logs in with.
-#[derive(Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
 /// Looks users up in the database.
 #[derive(Clone, Debug)]
 pub struct Backend {
@@ -91,36 +86,56 @@ impl AuthnBackend for Backend {
     }
 }
 
+/// A failure in the session layer is ours: logged, answered as a 500.
+impl From<axum_login::Error<Backend>> for AppError {
+    fn from(error: axum_login::Error<Backend>) -> Self {
+        tracing::error!(%error, "session error");
+        Self::Internal
+    }
+}
+
+/// Creates the account and logs it in on this session: the one sign-up, for
+/// the REST API and the sign-up form alike.
+pub async fn sign_up(
+    session: &mut AuthSession,
+    state: &AppState,
+    registration: Registration,
+) -> Result<SessionUser, AppError> {
+    let user = SessionUser::from(accounts::register(&state.db, registration).await?);
+    start_session(session, &state.db, &user).await?;
+    Ok(user)
+}
+
 /// Logs `credentials` in on this session, with a fresh session id (so an id
 /// planted before log-in is worthless), and records the log-in time. Attempts
 /// per account are throttled against password guessing.
 pub async fn log_in(
     session: &mut AuthSession,
-    state: &super::AppState,
+    state: &AppState,
     credentials: Credentials,
-) -> Result<SessionUser, crate::error::AppError> {
+) -> Result<SessionUser, AppError> {
     state.login_throttle.check(&credentials.username)?;
     let user = session
         .authenticate(credentials)
         .await?
-        .ok_or(crate::error::AppError::InvalidCredentials)?;
+        .ok_or(AppError::InvalidCredentials)?;
     start_session(session, &state.db, &user).await?;
     Ok(user)
 }
 
 /// Starts a session for a user whose identity is already established (just
 /// registered, or credentials checked).
-pub async fn start_session(
+async fn start_session(
     session: &mut AuthSession,
     db: &DatabaseConnection,
     user: &SessionUser,
-) -> Result<(), crate::error::AppError> {
+) -> Result<(), AppError> {
     session.login(user).await?;
     // axum-login rotates the id only for a session that never held a log-in;
     // rotate always, so no id known before log-in is worth anything after.
     session.session.cycle_id().await.map_err(|error| {
         tracing::error!(%error, "cannot rotate the session id");
-        crate::error::AppError::Internal
+        AppError::Internal
     })?;
     accounts::record_login(db, user.id).await?;
     Ok(())
@@ -128,10 +143,7 @@ pub async fn start_session(
 
 /// Ends the session: deleted from the store, so the old cookie is worthless,
 /// and evicted from every node's cache, so it is worthless everywhere.
-pub async fn log_out(
-    session: &mut AuthSession,
-    state: &super::AppState,
-) -> Result<(), crate::error::AppError> {
+pub async fn log_out(session: &mut AuthSession, state: &AppState) -> Result<(), AppError> {
     let session_id = session.session.id();
     session.logout().await?;
     if let Some(session_id) = session_id {

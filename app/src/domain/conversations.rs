@@ -13,21 +13,14 @@ use sea_orm::{
 
 use super::auth::SessionUser;
 use super::entities::{conversation, message};
-use super::events::{self, NewEvent};
+use super::paging::{Listing, PageRequest, Snapshot, link};
+use super::stream::{self, NewEvent, Written};
 use super::{AppState, accounts};
 use crate::error::AppError;
-use crate::models::{Conversation, MessagePreview, Notification};
+use crate::wire::{Conversation, EventBody, MessagePreview, Page, ReadState};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 30;
 pub const MAX_PAGE_SIZE: u64 = 100;
-
-/// One page of a user's conversations, as a snapshot at event `seq`.
-#[derive(Debug)]
-pub struct ConversationsPage {
-    pub conversations: Vec<Conversation>,
-    pub count: u64,
-    pub seq: i64,
-}
 
 /// Records a new message in both participants' lists, inside the send's
 /// transaction. Read pointers move only when someone reads (a reply does
@@ -102,17 +95,16 @@ struct ConversationRow {
 }
 
 /// A page of `viewer_id`'s conversations, most recent first, with unread
-/// counts, and the event `seq` the page is a snapshot at (read in one
-/// transaction, so applying events after `seq` brings it up to date).
+/// counts, as a snapshot at the event `seq` it was read at (one transaction,
+/// so applying the events after `seq` brings it up to date).
 pub async fn list(
     db: &DatabaseConnection,
     viewer_id: i64,
-    page: u64,
-    page_size: u64,
-) -> Result<ConversationsPage, AppError> {
+    request: PageRequest,
+) -> Result<Snapshot<Listing<Conversation>>, AppError> {
     let txn = db.begin().await?;
-    let seq = events::latest_seq(&txn, viewer_id).await?;
-    let count = sea_orm::PaginatorTrait::count(
+    let seq = stream::latest_seq(&txn, viewer_id).await?;
+    let total = sea_orm::PaginatorTrait::count(
         conversation::Entity::find().filter(conversation::Column::UserId.eq(viewer_id)),
         &txn,
     )
@@ -137,35 +129,61 @@ pub async fn list(
          WHERE c.user_id = ? \
          ORDER BY c.last_message_id DESC \
          LIMIT ? OFFSET ?";
-    let offset = page.saturating_sub(1).saturating_mul(page_size);
     let rows = ConversationRow::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
         [
             viewer_id.into(),
-            i64::try_from(page_size).unwrap_or(i64::MAX).into(),
-            i64::try_from(offset).unwrap_or(i64::MAX).into(),
+            i64::try_from(request.size).unwrap_or(i64::MAX).into(),
+            i64::try_from(request.offset()).unwrap_or(i64::MAX).into(),
         ],
     ))
     .all(&txn)
     .await?;
     txn.commit().await?;
-    Ok(ConversationsPage {
-        conversations: rows.into_iter().map(Conversation::from).collect(),
-        count,
+    Ok(Snapshot {
+        value: Listing {
+            has_more: request.offset().saturating_add(request.size) < total,
+            items: rows.into_iter().map(Conversation::from).collect(),
+            total,
+        },
         seq,
+    })
+}
+
+/// A snapshot of conversations as the wire page, with its `seq` and links
+/// (carrying `page_size` when the request gave one).
+pub fn into_page(
+    snapshot: Snapshot<Listing<Conversation>>,
+    request: PageRequest,
+    page_size: Option<u64>,
+) -> Result<Page<Conversation>, AppError> {
+    let page = snapshot.value.into_numbered_page(request, |number| {
+        link(
+            "/api/v1/conversation/",
+            &[
+                ("page", Some(number.to_string())),
+                ("page_size", page_size.map(|size| size.to_string())),
+            ],
+        )
+    })?;
+    Ok(Page {
+        seq: Some(snapshot.seq),
+        ..page
     })
 }
 
 impl From<ConversationRow> for Conversation {
     fn from(row: ConversationRow) -> Self {
         let deleted = row.deleted_at.is_some();
+        let (body, truncated) = crate::wire::preview(&row.body);
         Self {
             with: row.with_name,
             last_message: MessagePreview {
                 id: row.last_message_id,
                 user: row.sender_name,
-                body: preview(&row.body),
+                body,
+                truncated,
                 timestamp: row.created_at,
                 deleted,
             },
@@ -174,16 +192,6 @@ impl From<ConversationRow> for Conversation {
             seen_up_to: row.seen_up_to,
         }
     }
-}
-
-pub use crate::models::preview;
-
-/// Where a read left the reader's conversation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ReadState {
-    pub with: String,
-    pub last_read_id: i64,
-    pub unread: u64,
 }
 
 /// Moves `reader`'s pointer in the conversation with `other_name` forward to
@@ -205,83 +213,72 @@ pub async fn mark_read(
     let other = accounts::find_by_username(&state.db, other_name)
         .await?
         .ok_or(AppError::NotFound)?;
-    let txn = state.db.begin().await?;
-    events::lock_streams(&txn, &[reader.id, other.id]).await?;
-    let Some(row) = conversation::Entity::find()
-        .filter(conversation::Column::UserId.eq(reader.id))
-        .filter(conversation::Column::OtherId.eq(other.id))
-        .one(&txn)
-        .await?
-    else {
-        // No messages yet: nothing to read.
-        txn.commit().await?;
-        return Ok(ReadState {
-            with: other.username,
-            last_read_id: 0,
-            unread: 0,
-        });
-    };
-    let target = last_read_id.min(row.last_message_id);
-    if target <= row.last_read_id {
-        let unread = unread(&txn, reader.id, other.id).await?;
-        txn.commit().await?;
-        return Ok(ReadState {
-            with: other.username,
-            last_read_id: row.last_read_id,
-            unread,
-        });
-    }
-    conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastReadId,
-            sea_orm::sea_query::Expr::value(target),
-        )
-        .filter(conversation::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    let unread = unread(&txn, reader.id, other.id).await?;
-    let sends_receipts = accounts::find_active_by_id(&txn, reader.id)
-        .await?
-        .is_some_and(|user| user.send_read_receipts);
-    let mut new_events = vec![NewEvent {
-        user_id: reader.id,
-        notification: Notification::Read {
-            with: other.username.clone(),
-            last_read_id: target,
-            unread,
-            seq: 0,
+    stream::commit_with_events(
+        state,
+        &[reader.id, other.id],
+        async |txn| -> Result<Written<ReadState>, AppError> {
+            let unchanged = |last_read_id, unread| Written {
+                value: ReadState {
+                    with: other.username.clone(),
+                    last_read_id,
+                    unread,
+                },
+                events: Vec::new(),
+            };
+            let Some(row) = conversation::Entity::find()
+                .filter(conversation::Column::UserId.eq(reader.id))
+                .filter(conversation::Column::OtherId.eq(other.id))
+                .one(txn)
+                .await?
+            else {
+                // No messages yet: nothing to read.
+                return Ok(unchanged(0, 0));
+            };
+            let target = last_read_id.min(row.last_message_id);
+            if target <= row.last_read_id {
+                return Ok(unchanged(
+                    row.last_read_id,
+                    unread(txn, reader.id, other.id).await?,
+                ));
+            }
+            conversation::Entity::update_many()
+                .col_expr(
+                    conversation::Column::LastReadId,
+                    sea_orm::sea_query::Expr::value(target),
+                )
+                .filter(conversation::Column::Id.eq(row.id))
+                .exec(txn)
+                .await?;
+            let unread = unread(txn, reader.id, other.id).await?;
+            let sends_receipts = accounts::find_active_by_id(txn, reader.id)
+                .await?
+                .is_some_and(|user| user.send_read_receipts);
+            let mut events = vec![NewEvent::new(
+                reader.id,
+                EventBody::Read {
+                    with: other.username.clone(),
+                    last_read_id: target,
+                    unread,
+                },
+            )];
+            if sends_receipts {
+                events.push(NewEvent::new(
+                    other.id,
+                    EventBody::Receipt {
+                        by: reader.username.clone(),
+                        last_read_id: target,
+                    },
+                ));
+            }
+            Ok(Written {
+                value: ReadState {
+                    with: other.username.clone(),
+                    last_read_id: target,
+                    unread,
+                },
+                events,
+            })
         },
-        message_id: None,
-    }];
-    if sends_receipts {
-        new_events.push(NewEvent {
-            user_id: other.id,
-            notification: Notification::Receipt {
-                by: reader.username.clone(),
-                last_read_id: target,
-                seq: 0,
-            },
-            message_id: None,
-        });
-    }
-    let deliveries = events::append(&txn, new_events).await?;
-    txn.commit().await?;
-    state.channels.publish(deliveries);
-    Ok(ReadState {
-        with: other.username,
-        last_read_id: target,
-        unread,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn previews_cut_long_bodies_at_a_character() {
-        assert_eq!(super::preview("short"), "short");
-        let long = "é".repeat(150);
-        let cut = super::preview(&long);
-        assert_eq!(cut.chars().count(), crate::models::PREVIEW_CHARS + 1);
-        assert!(cut.ends_with('…'));
-    }
+    )
+    .await
 }

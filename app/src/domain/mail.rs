@@ -199,7 +199,10 @@ mod tests {
             })
             .await
             .unwrap();
-        let data = received.await.unwrap();
+        let data = tokio::time::timeout(std::time::Duration::from_secs(30), received)
+            .await
+            .expect("the sink received the mail within 30 s")
+            .unwrap();
         assert!(data.contains("To: ann@example.org"), "{data}");
         assert!(
             data.contains("Subject: Reset your ChatApp password"),

@@ -8,26 +8,23 @@ pub mod channel_layer;
 pub mod conversations;
 pub mod db;
 pub mod entities;
-pub mod events;
+pub mod jobs;
 pub mod login_throttle;
 pub mod mail;
 pub mod messages;
+pub mod paging;
 pub mod password_reset;
 pub mod presence;
+pub mod redis_link;
 pub mod session_store;
 pub mod state;
+pub mod stream;
 pub mod typing;
 pub mod users;
 
 pub use state::{AppState, Settings};
 
 use chrono::{DateTime, SubsecRound, Utc};
-
-/// The highest page number any list accepts; beyond it there is nothing to find.
-pub const MAX_PAGE: u64 = 1_000_000;
-
-/// The largest request body the API reads.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Now, to the second: every backend stores exactly this, so what an insert
 /// returns equals what a later read returns.

@@ -16,8 +16,8 @@ pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Sends a reset link to `email` if an active account has it. Answers at
 /// once and the same either way: the lookup, the token and the e-mail all
-/// happen in the background, so neither the answer nor its timing tells an
-/// attacker whether the address is registered.
+/// happen later, on the job queue, so neither the answer nor its timing
+/// tells an attacker whether the address is registered.
 pub fn request(state: &AppState, email: &str) -> Result<(), AppError> {
     let email = email.trim().to_ascii_lowercase();
     let problems = accounts::email_problems(&email);
@@ -26,13 +26,12 @@ pub fn request(state: &AppState, email: &str) -> Result<(), AppError> {
         errors.insert("email".to_owned(), problems);
         return Err(AppError::Validation(errors));
     }
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(error) = send_link(&state, email).await {
+    let job_state = state.clone();
+    state.jobs.enqueue(async move {
+        if let Err(error) = send_link(&job_state, email).await {
             tracing::error!(%error, "could not send a password reset link");
         }
-    });
-    Ok(())
+    })
 }
 
 async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {

@@ -3,17 +3,24 @@
 //!
 //! Each node knows its own sockets. Alone, that is the answer. With Redis,
 //! every node writes its users into a sorted set per user
-//! (`chatapp:presence:{id}`, member `{node}:{status}`, score = expiry) and
-//! refreshes them every [`REFRESH`]; a node that dies stops refreshing, and
-//! its entries expire within [`Presence::ttl`] (a minute by default).
+//! (`chatapp:presence:{id}`, member `{node}:{status}`, score = expiry): one
+//! writer task writes each change (coalesced per user) and refreshes every
+//! entry every [`REFRESH`]; a node that dies stops refreshing, and its
+//! entries expire within the TTL (a minute by default).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use redis::aio::ConnectionManager;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::models::PresenceStatus;
+use super::entities::user;
+use super::redis_link::RedisLink;
+use crate::wire::PresenceStatus;
 
 /// How often a node re-announces its users to Redis.
 pub const REFRESH: Duration = Duration::from_secs(20);
@@ -39,17 +46,20 @@ impl Local {
     }
 }
 
-/// Presence on this node, shared through Redis when there is one.
-pub struct Presence {
-    local: Arc<Mutex<HashMap<i64, Local>>>,
-    redis: Option<RedisPresence>,
-    ttl: Duration,
+/// What the node counts, and which users' counts Redis has yet to hear.
+#[derive(Default)]
+struct Counts {
+    local: HashMap<i64, Local>,
+    unwritten: HashSet<i64>,
 }
 
-struct RedisPresence {
-    client: redis::Client,
-    node: String,
-    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+/// Presence on this node, shared through Redis when there is one.
+pub struct Presence {
+    counts: Mutex<Counts>,
+    /// Wakes the writer when `unwritten` gains a user.
+    changed: Notify,
+    redis: Option<Arc<RedisLink>>,
+    ttl: Duration,
 }
 
 /// A socket's presence; dropping it takes the socket away.
@@ -63,45 +73,34 @@ impl Presence {
     /// Node-local presence (one node).
     pub fn in_process() -> Arc<Self> {
         Arc::new(Self {
-            local: Arc::default(),
+            counts: Mutex::default(),
+            changed: Notify::new(),
             redis: None,
             ttl: DEFAULT_TTL,
         })
     }
 
-    /// Presence shared through Redis at `url`, refreshed until `shutdown`.
-    pub fn redis(
-        url: &str,
+    /// Presence shared through `link`, written by a task of `tasks` until
+    /// `shutdown` (when the node withdraws its entries).
+    pub fn shared(
+        link: Arc<RedisLink>,
         ttl: Duration,
+        tasks: &TaskTracker,
         shutdown: &CancellationToken,
-    ) -> redis::RedisResult<Arc<Self>> {
+    ) -> Arc<Self> {
         let presence = Arc::new(Self {
-            local: Arc::default(),
-            redis: Some(RedisPresence {
-                client: redis::Client::open(url)?,
-                node: uuid::Uuid::new_v4().simple().to_string(),
-                connection: tokio::sync::Mutex::new(None),
-            }),
+            counts: Mutex::default(),
+            changed: Notify::new(),
+            redis: Some(link),
             ttl,
         });
-        let refreshing = Arc::clone(&presence);
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(REFRESH.min(ttl / 3));
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    _ = ticks.tick() => refreshing.publish_all().await,
-                }
-            }
-            refreshing.withdraw_all().await;
-        });
-        Ok(presence)
+        tasks.spawn(Arc::clone(&presence).write_to_redis(shutdown.clone()));
+        presence
     }
 
     /// Registers a socket of `user_id`, online. Counted at once (the guard
     /// exists before any await, so an aborted socket still uncounts itself);
-    /// Redis hears of it in the background.
+    /// Redis hears of it from the writer.
     pub fn connect(self: &Arc<Self>, user_id: i64) -> SocketPresence {
         self.change(user_id, |local| local.online += 1);
         SocketPresence {
@@ -111,14 +110,16 @@ impl Presence {
         }
     }
 
-    /// The status of each of `user_ids` (offline when unknown).
+    /// The status of each of `user_ids` (offline when unknown): this node's
+    /// sockets, and the other nodes' entries while the node is linked.
     pub async fn statuses(&self, user_ids: &[i64]) -> HashMap<i64, PresenceStatus> {
         let mut statuses: HashMap<i64, PresenceStatus> = {
-            let local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
+            let counts = self.lock();
             user_ids
                 .iter()
                 .map(|id| {
-                    let status = local
+                    let status = counts
+                        .local
                         .get(id)
                         .and_then(|entry| entry.status())
                         .unwrap_or(PresenceStatus::Offline);
@@ -126,22 +127,20 @@ impl Presence {
                 })
                 .collect()
         };
-        let Some(redis) = &self.redis else {
+        let Some(link) = self.redis.as_ref().filter(|link| link.is_linked()) else {
             return statuses;
         };
         let now = now_ms();
-        let mut guard = redis.connection.lock().await;
-        let Some(connection) = redis.connected(&mut guard).await else {
-            return statuses;
-        };
         let mut pipe = redis::pipe();
         for id in user_ids {
             pipe.cmd("ZRANGEBYSCORE").arg(key(*id)).arg(now).arg("+inf");
         }
-        let Ok(members): redis::RedisResult<Vec<Vec<String>>> = pipe.query_async(connection).await
-        else {
-            *guard = None;
-            return statuses;
+        let members: Vec<Vec<String>> = match pipe.query_async(&mut link.commands()).await {
+            Ok(members) => members,
+            Err(error) => {
+                tracing::debug!(%error, "presence: Redis unreadable; answering from this node");
+                return statuses;
+            }
         };
         for (id, members) in user_ids.iter().zip(members) {
             let remote = if members.iter().any(|m| m.ends_with(":online")) {
@@ -157,109 +156,95 @@ impl Presence {
         statuses
     }
 
-    /// Updates this node's count for `user_id` now, and tells Redis in the
-    /// background what the count is by then (so racing updates converge on
-    /// the latest state).
-    fn change(self: &Arc<Self>, user_id: i64, update: impl FnOnce(&mut Local)) {
-        {
-            let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = local.entry(user_id).or_default();
-            update(entry);
-            if entry.status().is_none() {
-                local.remove(&user_id);
-            }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Updates this node's count for `user_id` now, and marks it for the
+    /// writer (which writes whatever the count is by then, so racing updates
+    /// converge on the latest state).
+    fn change(&self, user_id: i64, update: impl FnOnce(&mut Local)) {
+        let mut counts = self.lock();
+        let entry = counts.local.entry(user_id).or_default();
+        update(entry);
+        if entry.status().is_none() {
+            counts.local.remove(&user_id);
         }
-        if self.redis.is_some() {
-            let presence = Arc::clone(self);
-            tokio::spawn(async move {
-                let status = presence
-                    .local
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(&user_id)
-                    .and_then(|entry| entry.status());
-                presence.publish(user_id, status).await;
-            });
+        if self.redis.is_some() && counts.unwritten.insert(user_id) {
+            self.changed.notify_one();
         }
     }
 
-    /// Writes one user's status from this node to Redis (or removes it).
-    async fn publish(&self, user_id: i64, status: Option<PresenceStatus>) {
-        let Some(redis) = &self.redis else { return };
-        let mut guard = redis.connection.lock().await;
-        let Some(connection) = redis.connected(&mut guard).await else {
+    /// The writer: each change as it comes, every entry every [`REFRESH`];
+    /// on shutdown, the node's entries withdrawn.
+    async fn write_to_redis(self: Arc<Self>, shutdown: CancellationToken) {
+        let Some(link) = self.redis.clone() else {
             return;
         };
-        let online = format!("{}:online", redis.node);
-        let away = format!("{}:away", redis.node);
-        let expiry = now_ms() + i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX / 2);
-        let mut pipe = redis::pipe();
-        pipe.zrem(key(user_id), &online).ignore();
-        pipe.zrem(key(user_id), &away).ignore();
-        if let Some(status) = status {
-            let member = if status == PresenceStatus::Online {
-                &online
-            } else {
-                &away
+        let mut connection = link.commands();
+        let mut refresh = tokio::time::interval(REFRESH.min(self.ttl / 3));
+        loop {
+            let users: Vec<i64> = tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.changed.notified() => self.lock().unwritten.drain().collect(),
+                _ = refresh.tick() => {
+                    // Everyone this node counts, and anyone who just left it.
+                    let mut counts = self.lock();
+                    let mut users: HashSet<i64> = counts.unwritten.drain().collect();
+                    users.extend(counts.local.keys().copied());
+                    users.into_iter().collect()
+                }
             };
-            pipe.zadd(key(user_id), member, expiry).ignore();
-            // Old entries of dead nodes go when anyone writes.
-            pipe.zrembyscore(key(user_id), "-inf", now_ms()).ignore();
-            pipe.pexpire(
-                key(user_id),
-                i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX),
-            )
-            .ignore();
+            let statuses: Vec<(i64, Option<PresenceStatus>)> = {
+                let counts = self.lock();
+                users
+                    .into_iter()
+                    .map(|id| (id, counts.local.get(&id).and_then(|entry| entry.status())))
+                    .collect()
+            };
+            self.write(&link, &mut connection, &statuses).await;
         }
-        if pipe.query_async::<()>(connection).await.is_err() {
-            *guard = None;
-        }
+        let withdrawn: Vec<(i64, Option<PresenceStatus>)> =
+            self.lock().local.keys().map(|id| (*id, None)).collect();
+        self.write(&link, &mut connection, &withdrawn).await;
     }
 
-    async fn publish_all(&self) {
-        let users: Vec<(i64, Option<PresenceStatus>)> = self
-            .local
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(id, local)| (*id, local.status()))
-            .collect();
-        for (user_id, status) in users {
-            self.publish(user_id, status).await;
-        }
-    }
-
-    async fn withdraw_all(&self) {
-        let users: Vec<i64> = self
-            .local
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .copied()
-            .collect();
-        for user_id in users {
-            self.publish(user_id, None).await;
-        }
-    }
-}
-
-impl RedisPresence {
-    async fn connected<'a>(
+    /// Writes these users' statuses from this node (`None`: removed), in one
+    /// round trip.
+    async fn write(
         &self,
-        guard: &'a mut Option<redis::aio::MultiplexedConnection>,
-    ) -> Option<&'a mut redis::aio::MultiplexedConnection> {
-        if guard.is_none() {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(Some(Duration::from_secs(2)));
-            *guard = self
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .inspect_err(|error| tracing::debug!(%error, "presence: Redis unreachable"))
-                .ok();
+        link: &RedisLink,
+        connection: &mut ConnectionManager,
+        statuses: &[(i64, Option<PresenceStatus>)],
+    ) {
+        if statuses.is_empty() {
+            return;
         }
-        guard.as_mut()
+        let online = format!("{}:online", link.node());
+        let away = format!("{}:away", link.node());
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let now = now_ms();
+        let mut pipe = redis::pipe();
+        for (user_id, status) in statuses {
+            let key = key(*user_id);
+            pipe.zrem(&key, &online).ignore();
+            pipe.zrem(&key, &away).ignore();
+            if let Some(status) = status {
+                let member = if *status == PresenceStatus::Online {
+                    &online
+                } else {
+                    &away
+                };
+                pipe.zadd(&key, member, now + ttl_ms).ignore();
+                // Old entries of dead nodes go when anyone writes.
+                pipe.zrembyscore(&key, "-inf", now).ignore();
+                pipe.pexpire(&key, ttl_ms).ignore();
+            }
+        }
+        if let Err(error) = pipe.query_async::<()>(connection).await {
+            // The next refresh writes everything again.
+            tracing::debug!(%error, "presence: cannot write to Redis");
+        }
     }
 }
 
@@ -293,6 +278,49 @@ impl Drop for SocketPresence {
             }
         });
     }
+}
+
+/// `{"alice": "online", "bob": "offline"}` for the usernames asked, spelled
+/// as asked; unknown and deactivated users are offline.
+pub async fn of_usernames(
+    db: &impl ConnectionTrait,
+    presence: &Presence,
+    names: Vec<String>,
+) -> Result<BTreeMap<String, PresenceStatus>, DbErr> {
+    let keys: Vec<String> = names
+        .iter()
+        .map(|name| super::accounts::username_key(name))
+        .collect();
+    let found: Vec<(i64, String)> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::UsernameKey])
+        .filter(user::Column::UsernameKey.is_in(keys))
+        .filter(user::Column::IsActive.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let statuses = presence.statuses(&ids).await;
+    let by_key: HashMap<String, PresenceStatus> = found
+        .into_iter()
+        .map(|(id, key)| {
+            let status = statuses
+                .get(&id)
+                .copied()
+                .unwrap_or(PresenceStatus::Offline);
+            (key, status)
+        })
+        .collect();
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let status = by_key
+                .get(&super::accounts::username_key(&name))
+                .copied()
+                .unwrap_or(PresenceStatus::Offline);
+            (name, status)
+        })
+        .collect())
 }
 
 fn key(user_id: i64) -> String {

@@ -115,14 +115,19 @@ impl tower_sessions::SessionStore for SessionCache {
 }
 
 /// Evicts sessions from this node's cache as they end anywhere, until the
-/// layer closes.
+/// layer closes or the node shuts down.
 pub async fn evict_ended_sessions(
     cache: SessionCache,
     mut endings: tokio::sync::broadcast::Receiver<SessionEnding>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
-        match endings.recv().await {
+        let ending = tokio::select! {
+            () = shutdown.cancelled() => return,
+            ending = endings.recv() => ending,
+        };
+        match ending {
             Ok(ending) => cache.evict(&ending).await,
             Err(RecvError::Lagged(_)) => cache.evict(&SessionEnding::Unknown).await,
             Err(RecvError::Closed) => return,

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::channel_layer::ChannelLayer;
 use super::session_store::SessionStore;
@@ -41,7 +42,7 @@ impl Default for Settings {
             secure_cookies: false,
             session_days: 14,
             ws_ping_interval: std::time::Duration::from_secs(25),
-            replay_limit: super::events::DEFAULT_REPLAY_LIMIT,
+            replay_limit: super::stream::DEFAULT_REPLAY_LIMIT,
             public_url: "http://127.0.0.1:3000".to_owned(),
             login_limit: super::login_throttle::LoginLimit::default(),
         }
@@ -58,9 +59,14 @@ pub struct AppState {
     pub sessions: SessionStore,
     pub login_throttle: Arc<super::login_throttle::LoginThrottle>,
     pub mailer: Arc<super::mail::Mailer>,
+    /// Work done after the answer (e-mail), in order, by one owned task.
+    pub jobs: Arc<super::jobs::JobQueue>,
     pub presence: Arc<super::presence::Presence>,
     /// Cancelled on shutdown: long-lived tasks (WebSockets, clean-ups) stop on it.
     pub shutdown: CancellationToken,
+    /// Every task the node runs besides requests (sockets, workers): shutdown
+    /// waits for them, up to a deadline.
+    pub tasks: TaskTracker,
 }
 
 impl AppState {

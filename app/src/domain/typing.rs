@@ -3,7 +3,7 @@
 use super::auth::SessionUser;
 use super::channel_layer::Delivery;
 use super::{AppState, accounts};
-use crate::models::Notification;
+use crate::wire::Signal;
 
 /// The least time between two typing signals from one connection; browsers
 /// send one every 3 s while the user types.
@@ -23,8 +23,9 @@ pub async fn notify(state: &AppState, from: &SessionUser, to: &str) {
     };
     state.channels.publish(vec![Delivery {
         user_id: recipient.id,
-        notification: Notification::Typing {
+        frame: Signal::Typing {
             from: from.username.clone(),
-        },
+        }
+        .into(),
     }]);
 }

@@ -7,28 +7,21 @@ use sea_orm::{
 };
 
 use super::entities::user;
+use super::paging::{Listing, PageRequest};
 use crate::error::AppError;
-use crate::models::UserSummary;
+use crate::wire::UserSummary;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 200;
 
-/// One page of the directory, with the total it is a page of.
-#[derive(Debug)]
-pub struct DirectoryPage {
-    pub users: Vec<UserSummary>,
-    pub count: u64,
-}
-
 /// Every other active user whose name contains `search` (case-insensitively),
-/// by username. `page` counts from 1.
+/// by username.
 pub async fn list_others(
     db: &DatabaseConnection,
     viewer_id: i64,
     search: &str,
-    page: u64,
-    page_size: u64,
-) -> Result<DirectoryPage, AppError> {
+    request: PageRequest,
+) -> Result<Listing<UserSummary>, AppError> {
     let mut query = user::Entity::find()
         .filter(user::Column::IsActive.eq(true))
         .filter(user::Column::Id.ne(viewer_id));
@@ -39,11 +32,11 @@ pub async fn list_others(
                 .like(LikeExpr::new(format!("%{}%", escape_like(&search))).escape('\\')),
         );
     }
-    let count = query.clone().count(db).await?;
+    let total = query.clone().count(db).await?;
     let users = query
         .order_by_asc(user::Column::UsernameKey)
-        .offset(page.saturating_sub(1).saturating_mul(page_size))
-        .limit(page_size)
+        .offset(request.offset())
+        .limit(request.size)
         .all(db)
         .await?
         .into_iter()
@@ -51,7 +44,11 @@ pub async fn list_others(
             username: user.username,
         })
         .collect();
-    Ok(DirectoryPage { users, count })
+    Ok(Listing {
+        items: users,
+        total,
+        has_more: request.offset().saturating_add(request.size) < total,
+    })
 }
 
 /// Escapes LIKE's wildcards so a search for `_` finds underscores.

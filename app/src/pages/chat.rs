@@ -71,7 +71,8 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
 fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
     #[cfg(feature = "hydrate")]
     {
-        use crate::models::Notification;
+        use crate::client::{Handlers, LiveConnection};
+        use crate::wire::{ClientFrame, Event, EventBody, PresenceStatus};
 
         // `try_`: fetches may finish after the page is gone.
         let open_conversation = move || {
@@ -91,31 +92,19 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
             };
             leptos::task::spawn_local(async move {
                 let newest = crate::server_fns::messages::list_messages(other.clone(), None).await;
-                for message in newest.map(|chunk| chunk.items).unwrap_or_default() {
+                for message in newest.map(|page| page.results).unwrap_or_default() {
                     chat.replace_live_message(message, Some(&other));
                 }
             });
         };
-        let on_event = move |event: Notification| {
-            if let Notification::Typing { from } = &event {
-                chat.someone_typing(from);
-                return;
-            }
-            if let Notification::Message {
-                with: Some(with), ..
-            } = &event
-            {
+        let on_event = move |event: Event| {
+            if let EventBody::Message { with, .. } = &event.body {
                 chat.stopped_typing(with);
             }
-            chat.apply_event(event.clone());
-            let (id, is_new) = match &event {
-                Notification::Message { message, .. } => (message, true),
-                Notification::Edited { message, .. } | Notification::Deleted { message, .. } => {
-                    (message, false)
-                }
-                _ => return,
-            };
-            let Ok(id) = id.parse::<i64>() else { return };
+            let named = event.body.message_id();
+            let is_new = matches!(event.body, EventBody::Message { .. });
+            chat.apply_event(event);
+            let Some(id) = named else { return };
             leptos::task::spawn_local(async move {
                 match crate::client::fetch_message(id).await {
                     Ok(message) => {
@@ -123,8 +112,6 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
                         let open = open_conversation();
                         if is_new {
                             notify_if_unseen(&chat, &message, open.as_deref());
-                        }
-                        if is_new {
                             chat.add_live_message(message, open.as_deref());
                         } else {
                             chat.replace_live_message(message, open.as_deref());
@@ -137,33 +124,40 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
                 }
             });
         };
-        let connection = crate::client::LiveConnection::open(chat.connection, on_event, reload);
+        let connection = LiveConnection::open(
+            chat.connection,
+            Handlers {
+                on_event,
+                on_typing: move |from: String| chat.someone_typing(&from),
+                on_reload: reload,
+            },
+        );
         let connection = StoredValue::new_local(Some(connection));
-        // Hidden tabs count as away; shown again, online.
-        let visibility =
-            leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
-                let hidden = document().visibility_state() == web_sys::VisibilityState::Hidden;
-                let status = if hidden { "away" } else { "online" };
-                let frame = serde_json::json!({"type": "presence", "status": status}).to_string();
-                connection.with_value(|connection| {
-                    if let Some(connection) = connection {
-                        connection.send(&frame);
-                    }
-                });
-            });
-        on_cleanup(move || visibility.remove());
-        poll_presence(chat, pathname);
-        // Typing signals the composer raises go out on the socket.
-        Effect::new(move |_| {
-            let Some((to, _)) = chat.typing_out.get() else {
-                return;
-            };
-            let frame = serde_json::json!({"type": "typing", "to": to}).to_string();
+        let send = move |frame: ClientFrame| {
             connection.with_value(|connection| {
                 if let Some(connection) = connection {
                     connection.send(&frame);
                 }
             });
+        };
+        // Hidden tabs count as away; shown again, online.
+        let visibility =
+            leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
+                let hidden = document().visibility_state() == web_sys::VisibilityState::Hidden;
+                let status = if hidden {
+                    PresenceStatus::Away
+                } else {
+                    PresenceStatus::Online
+                };
+                send(ClientFrame::Presence { status });
+            });
+        on_cleanup(move || visibility.remove());
+        poll_presence(chat, pathname);
+        // Typing signals the composer raises go out on the socket.
+        Effect::new(move |_| {
+            if let Some((to, _)) = chat.typing_out.get() {
+                send(ClientFrame::Typing { to });
+            }
         });
         on_cleanup(move || {
             if let Some(connection) = connection.try_update_value(Option::take).flatten() {
@@ -268,7 +262,7 @@ fn poll_presence(chat: ChatContext, pathname: Memo<String>) {
 /// A browser notification for a message from someone whose conversation is
 /// not on screen, if the user allowed them.
 #[cfg(feature = "hydrate")]
-fn notify_if_unseen(chat: &ChatContext, message: &crate::models::Message, open: Option<&str>) {
+fn notify_if_unseen(chat: &ChatContext, message: &crate::wire::Message, open: Option<&str>) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
     // Fetched asynchronously: the page may be gone.
     let Some(me) = chat.viewer.try_with_value(|viewer| viewer.username.clone()) else {
@@ -281,7 +275,12 @@ fn notify_if_unseen(chat: &ChatContext, message: &crate::models::Message, open: 
         return;
     }
     let options = NotificationOptions::new();
-    options.set_body(&crate::models::preview(&message.body));
+    let (start, truncated) = crate::wire::preview(&message.body);
+    options.set_body(&if truncated {
+        format!("{start}…")
+    } else {
+        start
+    });
     options.set_tag(&format!("chatapp-{}", message.user));
     options.set_silent(Some(true));
     let _ = Notification::new_with_options(&message.user, &options);

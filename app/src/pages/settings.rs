@@ -6,10 +6,10 @@ use leptos_router::components::{A, Redirect};
 
 use crate::components::{AuthCard, PasswordField};
 use crate::error::AppError;
-use crate::models::AccountSettings;
 use crate::server_fns::auth::{
     ChangePassword, EndOtherSessions, SaveAccountSettings, load_account_settings,
 };
+use crate::wire::AccountSettings;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {

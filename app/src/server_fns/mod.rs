@@ -1,19 +1,11 @@
 //! Server functions the UI calls, one per file, grouped by resource. Each is a
-//! thin edge over the domain layer, like the REST handlers.
+//! thin edge over the domain layer, like the REST handlers, and answers with
+//! the same wire types.
 
 pub mod auth;
 pub mod conversations;
 pub mod messages;
 pub mod users;
-
-use serde::{Deserialize, Serialize};
-
-/// A slice of a longer list, for "load more" and infinite scroll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk<T> {
-    pub items: Vec<T>,
-    pub has_more: bool,
-}
 
 /// The logged-in user, as a server function answers it.
 #[cfg(feature = "ssr")]

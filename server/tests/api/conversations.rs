@@ -145,7 +145,7 @@ async fn deleting_an_unread_message_lowers_the_count_and_leaves_a_tombstone(app:
                 .unwrap()
                 .unwrap()
                 .id;
-            app::domain::events::latest_seq(&db, id).await.unwrap()
+            app::domain::stream::latest_seq(&db, id).await.unwrap()
         }
     };
     let (ann_seq, bob_seq) = (latest("ann").await, latest("bob").await);

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use app::domain::{accounts, conversations, events, messages};
+use app::domain::paging::PageRequest;
+use app::domain::stream::log;
+use app::domain::{accounts, conversations, messages};
 use app::inbox::Inbox;
-use app::models::{ConversationPage, Notification};
 use axum::http::{HeaderMap, Method, StatusCode};
 use proptest::prelude::*;
 use serde_json::json;
@@ -208,19 +209,12 @@ impl World {
 
     /// `GET /api/v1/conversation/` as the client loads it.
     async fn snapshot(&self, user: usize) -> Inbox {
-        let page = conversations::list(&self.app.state.db, self.ids[user], 1, 100)
+        let request = PageRequest::new(None, Some(100), 30, 100).unwrap();
+        let snapshot = conversations::list(&self.app.state.db, self.ids[user], request)
             .await
             .unwrap();
-        Inbox::from_page(
-            NAMES[user],
-            ConversationPage {
-                count: page.count,
-                next: None,
-                previous: None,
-                results: page.conversations,
-                seq: page.seq,
-            },
-        )
+        let page = conversations::into_page(snapshot, request, None).unwrap();
+        Inbox::from_page(NAMES[user], page)
     }
 
     /// Replays the stream after the client's seq, as `/ws?since=` does, and
@@ -228,17 +222,13 @@ impl World {
     async fn sync(&mut self, user: usize) {
         let db = &self.app.state.db;
         loop {
-            let batch = events::batch_after(db, self.ids[user], self.inboxes[user].seq)
+            let batch = log::batch_after(db, self.ids[user], self.inboxes[user].seq)
                 .await
                 .unwrap();
             let Some(through) = batch.through else { break };
-            for event in &batch.notifications {
+            for event in &batch.events {
                 self.inboxes[user].apply(event);
-                if let Notification::Message { message, .. }
-                | Notification::Edited { message, .. }
-                | Notification::Deleted { message, .. } = event
-                {
-                    let id = message.parse().unwrap();
+                if let Some(id) = event.body.message_id() {
                     let fetched = messages::find_visible(db, self.ids[user], id)
                         .await
                         .unwrap();

@@ -12,4 +12,5 @@ mod messages;
 mod password_reset;
 mod presence;
 mod server_fns;
+mod stored_events;
 mod users;

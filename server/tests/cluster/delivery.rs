@@ -72,7 +72,8 @@ async fn every_tab_on_every_node_gets_each_message_once() {
     }
 
     // One subscriber per node, not per socket, and steady: each node opened
-    // three connections (subscriber, publisher, presence) and kept them.
+    // two connections (its subscriber, and the command connection its
+    // channel layer and presence share) and kept them.
     let mut redis_client = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -97,9 +98,9 @@ async fn every_tab_on_every_node_gets_each_message_once() {
         .trim()
         .parse()
         .unwrap();
-    // 3 per node, plus the fixture's start-up check and this query.
+    // 2 per node, plus the fixture's start-up check and this query.
     assert!(
-        connections <= 3 * 3 + 2,
+        connections <= 2 * 3 + 2,
         "{connections} connections to Redis"
     );
 }

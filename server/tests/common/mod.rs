@@ -8,7 +8,6 @@ pub mod socket;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use app::domain::channel_layer::InProcessChannelLayer;
 use app::domain::{AppState, Settings, db};
 use axum::Router;
 use axum::body::Body;
@@ -17,7 +16,6 @@ use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// Which real database a test runs on.
@@ -69,11 +67,9 @@ impl TestApp {
         let state = server::assemble_state(
             db,
             settings,
-            Arc::new(InProcessChannelLayer::new()),
-            app::domain::presence::Presence::in_process(),
+            server::Runtime::single_node(),
             mailer,
             LeptosOptions::builder().output_name("chatapp").build(),
-            CancellationToken::new(),
         );
         Self {
             router: server::app(state.clone()),

@@ -15,21 +15,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use crate::models::Notification;
+use crate::wire::ServerFrame;
 
-/// Notifications a connection may fall behind by before it stops receiving
-/// them one by one and replays from the database instead.
+/// Frames a connection may fall behind by before it stops receiving them one
+/// by one and replays from the database instead.
 pub const CONNECTION_BUFFER: usize = 256;
 
 /// Session endings a node may fall behind by before it drops its whole
 /// session cache instead.
 const SESSION_ENDINGS_BUFFER: usize = 1024;
 
-/// One notification for one user.
+/// One frame for every connection of one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub user_id: i64,
-    pub notification: Notification,
+    /// Named as earlier nodes name it, so nodes of both versions understand
+    /// each other during a rolling upgrade.
+    #[serde(rename = "notification")]
+    pub frame: ServerFrame,
 }
 
 /// A session that stopped being valid, as every node must learn.
@@ -61,7 +64,8 @@ pub enum LayerStatus {
 
 /// Delivers notifications to users, wherever their connections are.
 pub trait ChannelLayer: Send + Sync + 'static {
-    /// Sends each delivery to every open connection of its user. Never blocks.
+    /// Sends each delivery to every open connection of its user, on every
+    /// node. Never blocks.
     fn publish(&self, deliveries: Vec<Delivery>);
 
     /// Opens a stream of the notifications for `user_id` on this node.
@@ -83,16 +87,16 @@ pub trait ChannelLayer: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// Send this (if it is not older than what the client has).
-    Notification(Arc<Notification>),
+    Frame(Arc<ServerFrame>),
     /// Notifications may have been missed: replay from the database.
     CatchUp,
     /// The layer is gone (the node is shutting down).
     Closed,
 }
 
-/// One connection's stream of notifications.
+/// One connection's stream of frames.
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<Notification>>,
+    receiver: broadcast::Receiver<Arc<ServerFrame>>,
     catch_up: watch::Receiver<u64>,
     _registration: Registration,
 }
@@ -103,7 +107,7 @@ impl Subscription {
             biased;
             Ok(()) = self.catch_up.changed() => Next::CatchUp,
             received = self.receiver.recv() => match received {
-                Ok(notification) => Next::Notification(notification),
+                Ok(frame) => Next::Frame(frame),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a connection fell behind; it replays from the database");
                     Next::CatchUp
@@ -114,7 +118,7 @@ impl Subscription {
     }
 }
 
-type Channels = Arc<Mutex<HashMap<i64, broadcast::Sender<Arc<Notification>>>>>;
+type Channels = Arc<Mutex<HashMap<i64, broadcast::Sender<Arc<ServerFrame>>>>>;
 
 /// Removes a user's channel when their last connection closes.
 struct Registration {
@@ -182,14 +186,10 @@ impl InProcessChannelLayer {
 impl ChannelLayer for InProcessChannelLayer {
     fn publish(&self, deliveries: Vec<Delivery>) {
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        for Delivery {
-            user_id,
-            notification,
-        } in deliveries
-        {
+        for Delivery { user_id, frame } in deliveries {
             if let Some(sender) = channels.get(&user_id) {
                 // An error only means every receiver has just gone away.
-                let _ = sender.send(Arc::new(notification));
+                let _ = sender.send(Arc::new(frame));
             }
         }
     }
@@ -234,30 +234,43 @@ impl ChannelLayer for InProcessChannelLayer {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::wire::{Event, EventBody};
 
     fn message(user_id: i64, seq: i64) -> Delivery {
         Delivery {
             user_id,
-            notification: Notification::Message {
-                message: seq.to_string(),
+            frame: Event {
+                body: EventBody::Message {
+                    message: seq,
+                    with: "bob".into(),
+                    unread: None,
+                },
                 seq,
-                with: None,
-                unread: None,
-            },
+            }
+            .into(),
         }
     }
 
+    /// The subscription's next step, or a failure after ten seconds.
+    async fn next(subscription: &mut Subscription) -> Next {
+        tokio::time::timeout(Duration::from_secs(10), subscription.next())
+            .await
+            .expect("a step within 10 s")
+    }
+
     #[tokio::test]
-    async fn every_subscription_of_a_user_gets_each_notification() {
+    async fn every_subscription_of_a_user_gets_each_frame() {
         let layer = InProcessChannelLayer::new();
         let mut first_tab = layer.subscribe(1);
         let mut second_tab = layer.subscribe(1);
         let mut other_user = layer.subscribe(2);
         layer.publish(vec![message(1, 7)]);
-        let expected = Next::Notification(Arc::new(message(1, 7).notification));
-        assert_eq!(first_tab.next().await, expected);
-        assert_eq!(second_tab.next().await, expected);
+        let expected = Next::Frame(Arc::new(message(1, 7).frame));
+        assert_eq!(next(&mut first_tab).await, expected);
+        assert_eq!(next(&mut second_tab).await, expected);
         assert!(other_user.receiver.try_recv().is_err());
     }
 
@@ -268,7 +281,7 @@ mod tests {
         for seq in 0..=i64::try_from(CONNECTION_BUFFER).unwrap() {
             layer.publish(vec![message(1, seq)]);
         }
-        assert_eq!(slow.next().await, Next::CatchUp);
+        assert_eq!(next(&mut slow).await, Next::CatchUp);
     }
 
     #[tokio::test]
@@ -277,10 +290,18 @@ mod tests {
         let mut first = layer.subscribe(1);
         let mut second = layer.subscribe(2);
         layer.request_catch_up();
-        assert_eq!(first.next().await, Next::CatchUp);
-        assert_eq!(second.next().await, Next::CatchUp);
-        layer.publish(vec![message(1, 3)]);
-        assert!(matches!(first.next().await, Next::Notification(_)));
+        assert_eq!(next(&mut first).await, Next::CatchUp);
+        assert_eq!(next(&mut second).await, Next::CatchUp);
+        // Once: the next step of each is the next frame, not another catch-up.
+        layer.publish(vec![message(1, 3), message(2, 4)]);
+        assert_eq!(
+            next(&mut first).await,
+            Next::Frame(Arc::new(message(1, 3).frame))
+        );
+        assert_eq!(
+            next(&mut second).await,
+            Next::Frame(Arc::new(message(2, 4).frame))
+        );
     }
 
     #[test]
@@ -293,5 +314,13 @@ mod tests {
         assert_eq!(layer.connected_users(), 1);
         drop(second);
         assert_eq!(layer.connected_users(), 0);
+    }
+
+    #[test]
+    fn deliveries_keep_the_field_names_earlier_nodes_use() {
+        let json = serde_json::to_value(message(5, 2)).unwrap();
+        assert_eq!(json["user_id"], 5);
+        assert_eq!(json["notification"]["type"], "message");
+        assert_eq!(json["notification"]["seq"], 2);
     }
 }

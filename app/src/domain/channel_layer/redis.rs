@@ -2,7 +2,8 @@
 //! in-process layer within each.
 //!
 //! - Every node keeps one subscriber connection (not one per WebSocket) on one
-//!   channel, and one connection for publishing.
+//!   channel, and publishes through the node's shared command connection
+//!   ([`RedisLink`]).
 //! - A publish is delivered locally at once, then queued for Redis; other nodes
 //!   deliver it to their own connections. A node ignores its own echoes.
 //! - Redis down: local users are still served. Both connections retry with
@@ -19,10 +20,12 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::{
     ChannelLayer, Delivery, InProcessChannelLayer, LayerStatus, SessionEnding, Subscription,
 };
+use crate::domain::redis_link::{REDIS_TIMEOUT, RedisLink};
 
 /// The pub/sub channel all nodes share.
 const CHANNEL: &str = "chatapp:cluster";
@@ -31,8 +34,6 @@ const CHANNEL: &str = "chatapp:cluster";
 const OUTBOX_CAPACITY: usize = 10_000;
 /// How often an idle subscriber checks that Redis still answers.
 const HEARTBEAT: Duration = Duration::from_secs(2);
-/// How long connecting, subscribing or a heartbeat may take.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnection backoff: from the first to the longest wait, with jitter.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -67,56 +68,41 @@ enum Body {
 /// Redis pub/sub between nodes; see the module docs.
 pub struct RedisChannelLayer {
     local: Arc<InProcessChannelLayer>,
-    node: String,
+    link: Arc<RedisLink>,
     outbox: mpsc::Sender<String>,
-    connected: Arc<AtomicBool>,
     /// Set when the outbox was full and a signal was dropped.
     dropped: Arc<AtomicBool>,
 }
 
 impl RedisChannelLayer {
-    /// Starts the layer's two connections in the background. Only a malformed
-    /// URL fails here: an unreachable Redis is retried, and the node starts
-    /// serving its local users meanwhile.
-    pub fn start(url: &str, shutdown: &CancellationToken) -> redis::RedisResult<Self> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT));
-        let client = redis::Client::open(url)?;
+    /// Starts the layer's publisher and subscriber as tasks of `tasks`, until
+    /// `shutdown`. An unreachable Redis is retried, and the node serves its
+    /// local users meanwhile.
+    pub fn start(link: Arc<RedisLink>, tasks: &TaskTracker, shutdown: &CancellationToken) -> Self {
         let local = Arc::new(InProcessChannelLayer::new());
-        let node = uuid::Uuid::new_v4().simple().to_string();
-        let connected = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicBool::new(false));
         let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
-
-        tokio::spawn(run_publisher(
-            client.clone(),
-            config,
+        tasks.spawn(run_publisher(
+            Arc::clone(&link),
             queued,
-            Publisher {
-                node: node.clone(),
-                dropped: Arc::clone(&dropped),
-            },
+            Arc::clone(&dropped),
             shutdown.clone(),
         ));
-        tokio::spawn(run_subscriber(
-            client,
+        tasks.spawn(run_subscriber(
+            Arc::clone(&link),
             Arc::clone(&local),
-            node.clone(),
-            Arc::clone(&connected),
             shutdown.clone(),
         ));
-        Ok(Self {
+        Self {
             local,
-            node,
+            link,
             outbox,
-            connected,
             dropped,
-        })
+        }
     }
 
     fn send(&self, body: Body) {
-        let Some(payload) = encode(&self.node, body) else {
+        let Some(payload) = encode(self.link.node(), body) else {
             return;
         };
         if self.outbox.try_send(payload).is_err() && !self.dropped.swap(true, Ordering::Relaxed) {
@@ -135,12 +121,6 @@ fn encode(node: &str, body: Body) -> Option<String> {
     serde_json::to_string(&envelope)
         .inspect_err(|error| tracing::error!(%error, "cannot encode a cluster message"))
         .ok()
-}
-
-/// What the publisher needs to tell other nodes it may have missed something.
-struct Publisher {
-    node: String,
-    dropped: Arc<AtomicBool>,
 }
 
 impl ChannelLayer for RedisChannelLayer {
@@ -173,7 +153,7 @@ impl ChannelLayer for RedisChannelLayer {
     }
 
     fn status(&self) -> LayerStatus {
-        if self.connected.load(Ordering::Relaxed) {
+        if self.link.is_linked() {
             LayerStatus::Connected
         } else {
             LayerStatus::Disconnected
@@ -181,56 +161,43 @@ impl ChannelLayer for RedisChannelLayer {
     }
 }
 
-/// Publishes queued messages in order; on failure, reconnects with backoff and
-/// publishes the same message again. After any failure or dropped signal it
-/// also publishes a catch-up request, since a node that stayed subscribed
-/// throughout would otherwise never replay what this one failed to send.
+/// Publishes queued messages in order through the shared connection; on
+/// failure, waits (with backoff) and publishes the same message again. After
+/// any failure or dropped signal it also publishes a catch-up request, since
+/// a node that stayed subscribed throughout would otherwise never replay what
+/// this one failed to send. Drains what is queued before it stops.
 async fn run_publisher(
-    client: redis::Client,
-    config: redis::AsyncConnectionConfig,
+    link: Arc<RedisLink>,
     mut queued: mpsc::Receiver<String>,
-    publisher: Publisher,
+    dropped: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
-    let mut connection: Option<redis::aio::MultiplexedConnection> = None;
+    let mut connection = link.commands();
     let mut failures = 0;
     let mut owe_catch_up = false;
     loop {
         let payload = tokio::select! {
-            () = shutdown.cancelled() => return,
+            biased;
             payload = queued.recv() => match payload {
                 Some(payload) => payload,
                 None => return,
             },
+            () = shutdown.cancelled() => return,
         };
         loop {
-            let result = match &mut connection {
-                Some(connection) => connection.publish::<_, _, ()>(CHANNEL, &payload).await,
-                None => match client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await
-                {
-                    Ok(fresh) => {
-                        connection = Some(fresh);
-                        continue;
-                    }
-                    Err(error) => Err(error),
-                },
-            };
-            match result {
+            match connection.publish::<_, _, ()>(CHANNEL, &payload).await {
                 Ok(()) => {
                     failures = 0;
-                    owe_catch_up |= publisher.dropped.swap(false, Ordering::Relaxed);
-                    if owe_catch_up
-                        && let (Some(live), Some(catch_up)) =
-                            (&mut connection, encode(&publisher.node, Body::CatchUp))
-                    {
-                        owe_catch_up = live.publish::<_, _, ()>(CHANNEL, catch_up).await.is_err();
+                    owe_catch_up |= dropped.swap(false, Ordering::Relaxed);
+                    if owe_catch_up && let Some(catch_up) = encode(link.node(), Body::CatchUp) {
+                        owe_catch_up = connection
+                            .publish::<_, _, ()>(CHANNEL, catch_up)
+                            .await
+                            .is_err();
                     }
                     break;
                 }
                 Err(error) => {
-                    connection = None;
                     failures += 1;
                     owe_catch_up = true;
                     if failures == 1 {
@@ -248,17 +215,15 @@ async fn run_publisher(
 /// Keeps one subscription open, delivering what other nodes publish, and
 /// reconnects with backoff whenever it breaks.
 async fn run_subscriber(
-    client: redis::Client,
+    link: Arc<RedisLink>,
     local: Arc<InProcessChannelLayer>,
-    node: String,
-    connected: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
     let mut failures = 0_u32;
     loop {
-        match subscribe(&client).await {
+        match subscribe(link.client()).await {
             Ok((mut sink, mut messages)) => {
-                connected.store(true, Ordering::Relaxed);
+                link.set_linked(true);
                 if failures > 0 {
                     tracing::info!("reconnected to Redis");
                 } else {
@@ -274,9 +239,12 @@ async fn run_subscriber(
                     tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
                 loop {
                     tokio::select! {
-                        () = shutdown.cancelled() => return,
+                        () = shutdown.cancelled() => {
+                            link.set_linked(false);
+                            return;
+                        }
                         message = messages.next() => match message {
-                            Some(message) => receive(&local, &node, &message),
+                            Some(message) => receive(&local, link.node(), &message),
                             None => break,
                         },
                         _ = heartbeat.tick() => {
@@ -288,11 +256,11 @@ async fn run_subscriber(
                         }
                     }
                 }
-                connected.store(false, Ordering::Relaxed);
+                link.set_linked(false);
                 tracing::warn!("lost the Redis subscription; serving local users until it is back");
             }
             Err(error) => {
-                connected.store(false, Ordering::Relaxed);
+                link.set_linked(false);
                 if failures == 0 {
                     tracing::warn!(%error, "cannot subscribe to Redis; retrying");
                 }
@@ -327,7 +295,10 @@ fn receive(local: &InProcessChannelLayer, node: &str, message: &redis::Msg) {
     let envelope: Envelope = match serde_json::from_slice(message.get_payload_bytes()) {
         Ok(envelope) => envelope,
         Err(error) => {
-            tracing::warn!(%error, "ignoring an unreadable cluster message");
+            // Perhaps a node of another version: whatever it said is lost to
+            // this node's connections, so they replay from the database.
+            tracing::warn!(%error, "an unreadable cluster message; catching up");
+            local.request_catch_up();
             return;
         }
     };
@@ -366,13 +337,14 @@ async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) -> 
     }
 }
 
-/// Tells the nodes behind the Redis at `url` that all sessions of `user_id`
+/// Tells the nodes behind `link`'s Redis that all sessions of `user_id`
 /// ended, from a process that is not a node (the admin commands).
-pub async fn announce_user_sessions_ended(url: &str, user_id: i64) -> redis::RedisResult<()> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
+pub async fn announce_user_sessions_ended(
+    link: &RedisLink,
+    user_id: i64,
+) -> redis::RedisResult<()> {
     let Some(payload) = encode(
-        "admin",
+        link.node(),
         Body::UserSessionsEnded {
             user_id,
             except: None,
@@ -380,7 +352,7 @@ pub async fn announce_user_sessions_ended(url: &str, user_id: i64) -> redis::Red
     ) else {
         return Ok(());
     };
-    connection.publish::<_, _, ()>(CHANNEL, payload).await
+    link.commands().publish::<_, _, ()>(CHANNEL, payload).await
 }
 
 #[cfg(test)]

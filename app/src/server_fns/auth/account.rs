@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::models::AccountSettings;
+use crate::wire::AccountSettings;
 
 /// The viewer's account settings.
 #[server(prefix = "/rpc", endpoint = "account_settings")]
@@ -26,7 +26,7 @@ pub async fn save_account_settings(
     super::super::respond(async move {
         let user = super::super::require_user().await?;
         let state = crate::domain::AppState::from_context();
-        let changes = crate::models::AccountChanges {
+        let changes = crate::wire::AccountChanges {
             email: Some(email),
             current_password,
             // An unticked checkbox is simply absent from a form.

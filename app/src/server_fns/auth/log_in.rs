@@ -8,7 +8,8 @@ use crate::error::AppError;
 #[server(prefix = "/rpc", endpoint = "log_in")]
 pub async fn log_in(username: String, password: String) -> Result<(), AppError> {
     super::super::respond(async move {
-        use crate::domain::auth::{self, AuthSession, Credentials};
+        use crate::domain::auth::{self, AuthSession};
+        use crate::wire::Credentials;
         let mut session: AuthSession = leptos_axum::extract().await?;
         let state = crate::domain::AppState::from_context();
         auth::log_in(&mut session, &state, Credentials { username, password }).await?;

@@ -12,19 +12,15 @@ pub async fn register(
     email: Option<String>,
 ) -> Result<(), AppError> {
     super::super::respond(async move {
-        use crate::domain::{accounts, auth};
+        use crate::domain::auth;
         let mut session: auth::AuthSession = leptos_axum::extract().await?;
         let state = crate::domain::AppState::from_context();
-        let user = accounts::register(
-            &state.db,
-            accounts::Registration {
-                username,
-                password,
-                email,
-            },
-        )
-        .await?;
-        auth::start_session(&mut session, &state.db, &user.into()).await?;
+        let registration = crate::wire::Registration {
+            username,
+            password,
+            email,
+        };
+        auth::sign_up(&mut session, &state, registration).await?;
         leptos_axum::redirect("/");
         Ok(())
     })

@@ -3,25 +3,25 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::models::ConversationPage;
+use crate::wire::{Conversation, Page};
 
 /// The first page of the viewer's conversations, most recent first, and the
 /// event `seq` it is a snapshot at.
 #[server(prefix = "/rpc", endpoint = "list_conversations")]
-pub async fn list_conversations() -> Result<ConversationPage, AppError> {
+pub async fn list_conversations() -> Result<Page<Conversation>, AppError> {
     super::super::respond(async move {
         use crate::domain::conversations;
+        use crate::domain::paging::PageRequest;
         let viewer = super::super::require_user().await?;
         let state = crate::domain::AppState::from_context();
-        let page_size = conversations::DEFAULT_PAGE_SIZE;
-        let found = conversations::list(&state.db, viewer.id, 1, page_size).await?;
-        Ok(ConversationPage {
-            next: (page_size < found.count).then(|| "/api/v1/conversation/?page=2".to_owned()),
-            previous: None,
-            count: found.count,
-            results: found.conversations,
-            seq: found.seq,
-        })
+        let request = PageRequest::new(
+            None,
+            None,
+            conversations::DEFAULT_PAGE_SIZE,
+            conversations::MAX_PAGE_SIZE,
+        )?;
+        let snapshot = conversations::list(&state.db, viewer.id, request).await?;
+        conversations::into_page(snapshot, request, None)
     })
     .await
 }

@@ -2,9 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::super::Chunk;
 use crate::error::AppError;
-use crate::models::Message;
+use crate::wire::{Message, Page};
 
 /// The newest messages with `with_user`, or those just older than `before`;
 /// newest first.
@@ -12,13 +11,13 @@ use crate::models::Message;
 pub async fn list_messages(
     with_user: String,
     before: Option<i64>,
-) -> Result<Chunk<Message>, AppError> {
+) -> Result<Page<Message>, AppError> {
     super::super::respond(async move {
         use crate::domain::messages::{self, Cursor};
         let viewer = super::super::require_user().await?;
         let state = crate::domain::AppState::from_context();
         let cursor = before.map_or(Cursor::Page(1), Cursor::Before);
-        let page = messages::list(
+        let listing = messages::list(
             &state.db,
             viewer.id,
             Some(&with_user),
@@ -26,10 +25,7 @@ pub async fn list_messages(
             state.settings.messages_to_load,
         )
         .await?;
-        Ok(Chunk {
-            items: page.messages,
-            has_more: page.has_older,
-        })
+        messages::into_page(listing, Some(&with_user), cursor)
     })
     .await
 }

@@ -1,46 +1,24 @@
-//! `/api/v1/auth/*`: sign up, log in, log out, who am I.
+//! `/api/v1/auth/*`: sign up, log in, log out, who am I, settings, password.
 
-use app::domain::auth::{self, AuthSession, Credentials};
-use app::domain::{AppState, accounts};
+use app::domain::auth::{self, AuthSession};
+use app::domain::{AppState, account_settings, password_reset};
 use app::error::AppError;
-use app::models::CurrentUser as CurrentUserBody;
+use app::wire::{
+    Accepted, AccountChanges, AccountSettings, Credentials, CurrentUser as CurrentUserBody,
+    PasswordChange, Registration, ResetConfirmation, ResetRequest,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
 
 use crate::api::extract::{CurrentUser, Json};
-
-#[derive(Deserialize)]
-pub struct RegisterBody {
-    username: String,
-    password: String,
-    #[serde(default)]
-    email: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct LogInBody {
-    username: String,
-    password: String,
-}
 
 /// `POST /api/v1/auth/register` → 201 `{username}`, logged in.
 pub async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
-    Json(body): Json<RegisterBody>,
+    Json(registration): Json<Registration>,
 ) -> Result<(StatusCode, axum::Json<CurrentUserBody>), AppError> {
-    let user = accounts::register(
-        &state.db,
-        accounts::Registration {
-            username: body.username,
-            password: body.password,
-            email: body.email,
-        },
-    )
-    .await?;
-    let user = user.into();
-    auth::start_session(&mut session, &state.db, &user).await?;
+    let user = auth::sign_up(&mut session, &state, registration).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CurrentUserBody {
@@ -53,12 +31,8 @@ pub async fn register(
 pub async fn log_in(
     State(state): State<AppState>,
     mut session: AuthSession,
-    Json(body): Json<LogInBody>,
+    Json(credentials): Json<Credentials>,
 ) -> Result<axum::Json<CurrentUserBody>, AppError> {
-    let credentials = Credentials {
-        username: body.username,
-        password: body.password,
-    };
     let user = auth::log_in(&mut session, &state, credentials).await?;
     Ok(axum::Json(CurrentUserBody {
         username: user.username,
@@ -82,39 +56,28 @@ pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<CurrentUserBody> {
     })
 }
 
-#[derive(Deserialize)]
-pub struct ResetRequestBody {
-    email: String,
-}
-
 /// `POST /api/v1/auth/password-reset` `{email}` → 202 whether or not an
 /// account has that address (no account enumeration).
 pub async fn request_password_reset(
     State(state): State<AppState>,
-    Json(body): Json<ResetRequestBody>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), AppError> {
-    app::domain::password_reset::request(&state, &body.email)?;
+    Json(request): Json<ResetRequest>,
+) -> Result<(StatusCode, axum::Json<Accepted>), AppError> {
+    password_reset::request(&state, &request.email)?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({
-            "detail": "If an account has this address, a reset link is on its way."
-        })),
+        axum::Json(Accepted {
+            detail: "If an account has this address, a reset link is on its way.".to_owned(),
+        }),
     ))
-}
-
-#[derive(Deserialize)]
-pub struct ResetConfirmBody {
-    token: String,
-    new_password: String,
 }
 
 /// `POST /api/v1/auth/password-reset/confirm` `{token, new_password}` → 204;
 /// every session of the account ends.
 pub async fn confirm_password_reset(
     State(state): State<AppState>,
-    Json(body): Json<ResetConfirmBody>,
+    Json(confirmation): Json<ResetConfirmation>,
 ) -> Result<StatusCode, AppError> {
-    app::domain::password_reset::confirm(&state, &body.token, body.new_password).await?;
+    password_reset::confirm(&state, &confirmation.token, confirmation.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,10 +85,8 @@ pub async fn confirm_password_reset(
 pub async fn settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<app::models::AccountSettings>, AppError> {
-    Ok(axum::Json(
-        app::domain::account_settings::get(&state, &user).await?,
-    ))
+) -> Result<axum::Json<AccountSettings>, AppError> {
+    Ok(axum::Json(account_settings::get(&state, &user).await?))
 }
 
 /// `PATCH /api/v1/auth/settings` `{email?, send_read_receipts?}` → the
@@ -133,17 +94,11 @@ pub async fn settings(
 pub async fn update_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Json(changes): Json<app::models::AccountChanges>,
-) -> Result<axum::Json<app::models::AccountSettings>, AppError> {
+    Json(changes): Json<AccountChanges>,
+) -> Result<axum::Json<AccountSettings>, AppError> {
     Ok(axum::Json(
-        app::domain::account_settings::update(&state, &user, changes).await?,
+        account_settings::update(&state, &user, changes).await?,
     ))
-}
-
-#[derive(Deserialize)]
-pub struct PasswordChangeBody {
-    current_password: String,
-    new_password: String,
 }
 
 /// `POST /api/v1/auth/password` `{current_password, new_password}` → 204;
@@ -152,13 +107,13 @@ pub async fn change_password(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
     mut session: AuthSession,
-    Json(body): Json<PasswordChangeBody>,
+    Json(change): Json<PasswordChange>,
 ) -> Result<StatusCode, AppError> {
-    app::domain::account_settings::change_password(
+    account_settings::change_password(
         &state,
         &mut session,
-        &body.current_password,
-        body.new_password,
+        &change.current_password,
+        change.new_password,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -170,6 +125,6 @@ pub async fn end_other_sessions(
     CurrentUser(_): CurrentUser,
     mut session: AuthSession,
 ) -> Result<StatusCode, AppError> {
-    app::domain::account_settings::end_other_sessions(&state, &mut session).await?;
+    account_settings::end_other_sessions(&state, &mut session).await?;
     Ok(StatusCode::NO_CONTENT)
 }

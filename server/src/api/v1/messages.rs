@@ -1,14 +1,14 @@
-//! `/api/v1/message/`: send, read one, and page through history.
+//! `/api/v1/message/`: send, read one, page through history, edit, delete.
 
 use app::domain::AppState;
 use app::domain::messages::{self, Cursor};
+use app::domain::paging::PageRequest;
 use app::error::AppError;
-use app::models::{Message, NewMessage, Page};
+use app::wire::{Message, MessageEdit, NewMessage, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::pagination::link;
 use crate::api::extract::{CurrentUser, JsonOrForm, Path, Query};
 
 #[derive(Deserialize)]
@@ -25,6 +25,7 @@ pub async fn list(
     Query(query): Query<MessageQuery>,
 ) -> Result<axum::Json<Page<Message>>, AppError> {
     let target = query.target.filter(|target| !target.trim().is_empty());
+    let per_page = state.settings.messages_to_load;
     let cursor = match (query.page, query.before) {
         (Some(_), Some(_)) => {
             return Err(AppError::invalid(
@@ -32,43 +33,15 @@ pub async fn list(
                 "Use either page or before, not both.",
             ));
         }
-        (page, None) => Cursor::Page(super::page_number(page)?),
+        (page, None) => Cursor::Page(PageRequest::new(page, None, per_page, per_page)?.number),
         (None, Some(before)) => Cursor::Before(before),
     };
-    let per_page = state.settings.messages_to_load;
-    let found = messages::list(&state.db, viewer.id, target.as_deref(), cursor, per_page).await?;
-    if matches!(cursor, Cursor::Page(page) if page > 1) && found.messages.is_empty() {
-        return Err(AppError::NotFound);
-    }
-
-    let page_link = |key: &str, value: String| {
-        link(
-            "/api/v1/message/",
-            &[("target", target.clone()), (key, Some(value))],
-        )
-    };
-    let (next, previous) = match cursor {
-        Cursor::Page(page) => (
-            found
-                .has_older
-                .then(|| page_link("page", (page + 1).to_string())),
-            (page > 1).then(|| page_link("page", (page - 1).to_string())),
-        ),
-        Cursor::Before(_) => (
-            found
-                .messages
-                .last()
-                .filter(|_| found.has_older)
-                .map(|oldest| page_link("before", oldest.id.to_string())),
-            None,
-        ),
-    };
-    Ok(axum::Json(Page {
-        count: found.count,
-        next,
-        previous,
-        results: found.messages,
-    }))
+    let listing = messages::list(&state.db, viewer.id, target.as_deref(), cursor, per_page).await?;
+    Ok(axum::Json(messages::into_page(
+        listing,
+        target.as_deref(),
+        cursor,
+    )?))
 }
 
 /// `GET /api/v1/message/{id}/`: 404 unless the caller sent or received it.
@@ -98,18 +71,13 @@ pub async fn create(
     Ok((status, axum::Json(sent.message)))
 }
 
-#[derive(Deserialize)]
-pub struct EditBody {
-    body: String,
-}
-
 /// `PATCH /api/v1/message/{id}/` `{body}` → 200 with the edited message.
 /// Only its sender may (403); a message you cannot see is 404.
 pub async fn edit(
     State(state): State<AppState>,
     CurrentUser(editor): CurrentUser,
     Path(id): Path<i64>,
-    JsonOrForm(edit): JsonOrForm<EditBody>,
+    JsonOrForm(edit): JsonOrForm<MessageEdit>,
 ) -> Result<axum::Json<Message>, AppError> {
     Ok(axum::Json(
         messages::edit(&state, &editor, id, &edit.body).await?,

@@ -4,12 +4,11 @@
 mod auth;
 mod conversations;
 mod messages;
-mod pagination;
 mod presence;
 mod users;
 
-use app::domain::{AppState, MAX_REQUEST_BYTES};
-use app::error::AppError;
+use app::domain::AppState;
+use app::wire::{ErrorBody, MAX_REQUEST_BYTES};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
@@ -98,32 +97,12 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
-async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<ErrorBody>) {
     (
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({"detail": "Method not allowed."})),
+        axum::Json(ErrorBody {
+            detail: "Method not allowed.".to_owned(),
+            errors: None,
+        }),
     )
-}
-
-/// Validates a page size, or gives the default.
-fn page_size(requested: Option<u64>, default: u64, max: u64) -> Result<u64, AppError> {
-    let size = requested.unwrap_or(default);
-    if (1..=max).contains(&size) {
-        Ok(size)
-    } else {
-        Err(AppError::invalid(
-            "page_size",
-            format!("Choose a page size from 1 to {max}."),
-        ))
-    }
-}
-
-/// Validates a 1-based page number.
-fn page_number(page: Option<u64>) -> Result<u64, AppError> {
-    match page {
-        None => Ok(1),
-        Some(0) => Err(AppError::invalid("page", "Pages are numbered from 1.")),
-        Some(page) if page > app::domain::MAX_PAGE => Err(AppError::NotFound),
-        Some(page) => Ok(page),
-    }
 }

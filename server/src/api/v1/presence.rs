@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use app::domain::AppState;
-use app::domain::entities::user;
+use app::domain::{AppState, presence};
 use app::error::AppError;
-use app::models::PresenceStatus;
+use app::wire::PresenceStatus;
 use axum::extract::State;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 use crate::api::extract::{CurrentUser, Query};
@@ -41,36 +39,7 @@ pub async fn show(
             format!("Ask about at most {MAX_USERS} users at once."),
         ));
     }
-    let keys: Vec<String> = names.iter().map(|name| name.to_ascii_lowercase()).collect();
-    let found = user::Entity::find()
-        .filter(user::Column::UsernameKey.is_in(keys))
-        .filter(user::Column::IsActive.eq(true))
-        .all(&state.db)
-        .await?;
-    let ids: Vec<i64> = found.iter().map(|user| user.id).collect();
-    let statuses = state.presence.statuses(&ids).await;
-    let by_key: BTreeMap<String, PresenceStatus> = found
-        .iter()
-        .map(|user| {
-            (
-                user.username_key.clone(),
-                statuses
-                    .get(&user.id)
-                    .copied()
-                    .unwrap_or(PresenceStatus::Offline),
-            )
-        })
-        .collect();
     Ok(axum::Json(
-        names
-            .into_iter()
-            .map(|name| {
-                let status = by_key
-                    .get(&name.to_ascii_lowercase())
-                    .copied()
-                    .unwrap_or(PresenceStatus::Offline);
-                (name, status)
-            })
-            .collect(),
+        presence::of_usernames(&state.db, &state.presence, names).await?,
     ))
 }

@@ -1,18 +1,21 @@
-//! Accounts: registration rules, password hashing and credential checks.
+//! Accounts: registration rules, credential checks, and (in [`admin`])
+//! what administrators do to them; passwords are hashed in [`passwords`].
 
-use std::sync::OnceLock;
+mod admin;
+mod passwords;
 
-use tokio::sync::Semaphore;
+pub use admin::{AccountSummary, create, deactivate, list_all, make_admin, named};
+pub use passwords::hash_password;
+use passwords::{dummy_hash, run_hashing, verify_password};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, password_hash::rand_core::OsRng};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr,
+    QueryFilter, SqlErr,
 };
 
 use super::entities::user;
 use crate::error::{AppError, FieldErrors};
+use crate::wire::Registration;
 
 pub const USERNAME_MIN_CHARS: usize = 3;
 pub const USERNAME_MAX_CHARS: usize = 32;
@@ -20,14 +23,6 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 /// Argon2 accepts more, but hashing megabytes is a denial-of-service lever.
 pub const PASSWORD_MAX_CHARS: usize = 1024;
 const EMAIL_MAX_CHARS: usize = 254;
-
-/// A sign-up request.
-#[derive(Debug, Clone)]
-pub struct Registration {
-    pub username: String,
-    pub password: String,
-    pub email: Option<String>,
-}
 
 /// The key usernames are unique by: lower case, so `Alice` and `alice` collide.
 pub fn username_key(username: &str) -> String {
@@ -204,14 +199,6 @@ pub async fn find_by_username(
         .await
 }
 
-/// Every account, by username (for administrators).
-pub async fn list_all(db: &DatabaseConnection) -> Result<Vec<user::Model>, DbErr> {
-    user::Entity::find()
-        .order_by_asc(user::Column::UsernameKey)
-        .all(db)
-        .await
-}
-
 /// Sets a new password. Every existing session of the user ends at its next
 /// request, on every node: sessions carry a hash of the password hash, and
 /// each request re-reads the user.
@@ -248,77 +235,6 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Turns a flag of one account on or off.
-pub async fn set_flag(
-    db: &DatabaseConnection,
-    user_id: i64,
-    flag: user::Column,
-    value: bool,
-) -> Result<(), DbErr> {
-    user::Entity::update_many()
-        .col_expr(flag, sea_orm::sea_query::Expr::value(value))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Hashes a password with Argon2id (OWASP's recommended parameters, the crate's
-/// defaults) on a blocking thread: it takes tens of milliseconds of CPU.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    run_hashing(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "password hashing failed");
-        AppError::Internal
-    })?
-    .map_err(|error| {
-        tracing::error!(%error, "password hashing failed");
-        AppError::Internal
-    })
-}
-
-/// Runs Argon2 work on the blocking pool, at most one job per core at a time:
-/// each takes ~19 MiB and tens of milliseconds of CPU, so a burst of log-ins
-/// queues here instead of exhausting memory.
-async fn run_hashing<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
-    });
-    let _permit = permits.acquire().await.map_err(|error| error.to_string())?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| error.to_string())
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// A valid hash of a random password, checked against when the user does not exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(salt.as_str().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .unwrap_or_default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,19 +263,5 @@ mod tests {
         assert_eq!(email_problems("a@b").len(), 1);
         assert_eq!(email_problems("@example.com").len(), 1);
         assert_eq!(email_problems("a b@example.com").len(), 1);
-    }
-
-    #[tokio::test]
-    async fn hashes_verify_only_their_password() {
-        let hash = hash_password("correct horse".to_owned()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(!hash.contains("correct horse"));
-        // A fresh salt each time: the same password hashes differently.
-        let again = hash_password("correct horse".to_owned()).await.unwrap();
-        assert_ne!(hash, again);
-        assert!(verify_password("correct horse", &hash));
-        assert!(verify_password("correct horse", &again));
-        assert!(!verify_password("wrong horse", &hash));
-        assert!(!verify_password("correct horse", "not a hash"));
     }
 }
