@@ -1,4 +1,6 @@
-//! `GET /ws[?since=N]`: the user's event stream over a WebSocket.
+//! `GET /ws[?since=N]`: the user's event stream over a WebSocket. A client
+//! that asks for the `chatapp.v1` subprotocol gets every frame; one that asks
+//! for none (the original app's) gets new-message frames only.
 //!
 //! This module is the transport only: it authenticates and upgrades, pumps
 //! the frames of the user's [`EventStream`] (replay, `ready`, live events;
@@ -9,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use app::domain::AppState;
 use app::domain::auth::{AuthSession, SessionUser};
-use app::domain::stream::{EventStream, StreamItem};
+use app::domain::stream::{EventStream, StreamItem, StreamProtocol};
 use app::domain::typing;
 use app::error::AppError;
-use app::wire::{ClientFrame, CloseReason, PresenceStatus, ServerFrame};
+use app::wire::{ClientFrame, CloseReason, PresenceStatus, STREAM_PROTOCOL, ServerFrame};
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -54,10 +56,19 @@ pub async fn notifications(
             "since is the last seq the client applied: 0 or more.",
         ));
     }
-    let upgrade = upgrade.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let upgrade = upgrade
+        .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?
+        .protocols([STREAM_PROTOCOL]);
+    // ChatApp's client asks for the whole stream; the original app's client
+    // asks for nothing and gets what it understands.
+    let protocol = if upgrade.selected_protocol().is_some() {
+        StreamProtocol::Full
+    } else {
+        StreamProtocol::NewMessagesOnly
+    };
     // Subscribed before the upgrade completes: nothing committed from here on is lost.
     let session_id = session.session.id().map(|id| id.to_string());
-    let stream = EventStream::open(&state, user.id, session_id, position.since);
+    let stream = EventStream::open(&state, user.id, session_id, position.since, protocol);
     let tasks = state.tasks.clone();
     Ok(upgrade
         .on_upgrade(move |socket| tasks.track_future(serve_socket(socket, stream, state, user))))

@@ -94,6 +94,10 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
     request
         .headers_mut()
         .insert("cookie", cookie.unwrap().parse().unwrap());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        app::wire::STREAM_PROTOCOL.parse().unwrap(),
+    );
     let (mut socket, _) = tokio::time::timeout(
         Duration::from_secs(30),
         tokio_tungstenite::connect_async(request),

@@ -15,7 +15,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::ConnectionState;
-use crate::wire::{ClientFrame, CloseReason, Event, ServerFrame, Signal};
+use crate::wire::{ClientFrame, CloseReason, Event, STREAM_PROTOCOL, ServerFrame, Signal};
 
 struct Inner {
     socket: Option<WebSocket>,
@@ -105,7 +105,8 @@ impl LiveConnection {
 
     fn connect(&self) {
         let since = self.inner.borrow().last_seq;
-        let Ok(socket) = WebSocket::new(&socket_url(since)) else {
+        // The subprotocol asks for the whole stream, not just new messages.
+        let Ok(socket) = WebSocket::new_with_str(&socket_url(since), STREAM_PROTOCOL) else {
             self.schedule_reconnect();
             return;
         };

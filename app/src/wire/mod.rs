@@ -27,7 +27,9 @@ pub use errors::{ErrorBody, FieldErrors};
 pub use messages::{Message, MessageEdit, NewMessage};
 pub use pages::Page;
 pub use people::{PresenceStatus, UserSummary};
-pub use stream::{ClientFrame, CloseReason, Event, EventBody, Seq, ServerFrame, Signal};
+pub use stream::{
+    ClientFrame, CloseReason, Event, EventBody, STREAM_PROTOCOL, Seq, ServerFrame, Signal,
+};
 
 /// The largest request body the API reads, in bytes.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;

@@ -12,6 +12,12 @@ use super::PresenceStatus;
 /// A position in one user's stream.
 pub type Seq = i64;
 
+/// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) a client asks for to
+/// get the whole stream: every event, `ready`, `resync` and `typing`.
+/// Without it a connection gets what the original app's client expects:
+/// new-message frames only.
+pub const STREAM_PROTOCOL: &str = "chatapp.v1";
+
 /// One event of a user's stream: what happened, at which `seq`. Stored, and
 /// replayed to a client that reconnects with `since`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -630,6 +630,10 @@ pub fn follow(
             request
                 .headers_mut()
                 .insert("cookie", cookie.parse().unwrap());
+            request.headers_mut().insert(
+                "sec-websocket-protocol",
+                app::wire::STREAM_PROTOCOL.parse().unwrap(),
+            );
             let mut socket = match tokio::time::timeout(
                 Duration::from_secs(10),
                 tokio_tungstenite::connect_async(request),

@@ -41,8 +41,9 @@ pub struct Handshake<'a> {
     pub since: Option<i64>,
     /// Extra query parameters, already encoded (`session_key=abc`).
     pub query: Option<&'a str>,
-    /// Subprotocols the client offers (`Sec-WebSocket-Protocol`).
-    pub protocols: &'a [&'a str],
+    /// Connect as the original app's client did: without asking for the
+    /// `chatapp.v1` subprotocol (ChatApp's own client asks for it).
+    pub original_client: bool,
 }
 
 impl Handshake<'_> {
@@ -92,14 +93,10 @@ impl TestSocket {
                 .headers_mut()
                 .insert("origin", origin.parse().expect("origin header"));
         }
-        if !handshake.protocols.is_empty() {
+        if !handshake.original_client {
             request.headers_mut().insert(
                 "sec-websocket-protocol",
-                handshake
-                    .protocols
-                    .join(", ")
-                    .parse()
-                    .expect("protocol header"),
+                app::wire::STREAM_PROTOCOL.parse().expect("protocol header"),
             );
         }
         let (socket, response) =
@@ -264,7 +261,8 @@ impl SilentSocket {
         let request = format!(
             "GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-             Cookie: {cookie}\r\n\r\n"
+             Sec-WebSocket-Protocol: {protocol}\r\nCookie: {cookie}\r\n\r\n",
+            protocol = app::wire::STREAM_PROTOCOL
         );
         stream.write_all(request.as_bytes()).await.expect("send");
         let mut head = Vec::new();

@@ -16,7 +16,32 @@ use tokio_util::sync::CancellationToken;
 use super::log;
 use crate::domain::AppState;
 use crate::domain::channel_layer::{Next, SessionEnding, Subscription};
-use crate::wire::{CloseReason, Seq, ServerFrame, Signal};
+use crate::wire::{CloseReason, Event, EventBody, Seq, ServerFrame, Signal};
+
+/// Which stream a connection asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamProtocol {
+    /// ChatApp's own ([`crate::wire::STREAM_PROTOCOL`]): every frame.
+    Full,
+    /// The original app's client, which asked for no subprotocol: only
+    /// new-message frames, each naming the id to fetch.
+    NewMessagesOnly,
+}
+
+impl StreamProtocol {
+    fn shows(self, frame: &ServerFrame) -> bool {
+        match self {
+            Self::Full => true,
+            Self::NewMessagesOnly => matches!(
+                frame,
+                ServerFrame::Event(Event {
+                    body: EventBody::Message { .. },
+                    ..
+                })
+            ),
+        }
+    }
+}
 
 /// What to do next on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +73,7 @@ pub struct EventStream {
     user_id: i64,
     /// The session the connection belongs to: its ending closes the stream.
     session_id: Option<String>,
+    protocol: StreamProtocol,
     replay_limit: u64,
     phase: Phase,
     /// The highest `seq` handed out (or the client's `since`).
@@ -69,6 +95,7 @@ impl EventStream {
         user_id: i64,
         session_id: Option<String>,
         since: Option<Seq>,
+        protocol: StreamProtocol,
     ) -> Self {
         Self {
             subscription: state.channels.subscribe(user_id),
@@ -77,6 +104,7 @@ impl EventStream {
             db: state.db.clone(),
             user_id,
             session_id,
+            protocol,
             replay_limit: state.settings.replay_limit,
             phase: Phase::Starting { since },
             last_seq: 0,
@@ -94,7 +122,10 @@ impl EventStream {
     pub async fn next(&mut self) -> StreamItem {
         loop {
             if let Some(frame) = self.ready.pop_front() {
-                return StreamItem::Frame(frame);
+                if self.protocol.shows(&frame) {
+                    return StreamItem::Frame(frame);
+                }
+                continue;
             }
             let done = match self.phase {
                 Phase::Starting { since } => self.start(since).await,

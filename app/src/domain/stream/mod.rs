@@ -12,7 +12,7 @@ pub mod live;
 pub mod log;
 mod write;
 
-pub use live::{EventStream, StreamItem};
+pub use live::{EventStream, StreamItem, StreamProtocol};
 pub(crate) use log::NewEvent;
 pub use log::{DEFAULT_REPLAY_LIMIT, latest_seq};
 pub(crate) use write::{Written, commit_with_events};

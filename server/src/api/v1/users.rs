@@ -1,10 +1,14 @@
-//! `GET /api/v1/user/`: the people the caller can talk to.
+//! `GET /api/v1/user/`: the people the caller can talk to, as the original
+//! app answered: a bare JSON array of `{"username": …}`. Paging rides in
+//! standard headers (`Link` with `rel="next"`/`"prev"`, and
+//! `X-Total-Count`), so a client that ignores them sees the first page.
 
 use app::domain::paging::{PageRequest, link};
 use app::domain::{AppState, users};
 use app::error::AppError;
 use app::wire::{Page, UserSummary};
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use serde::Deserialize;
 
 use crate::api::extract::{CurrentUser, Query};
@@ -22,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(viewer): CurrentUser,
     Query(query): Query<UserQuery>,
-) -> Result<axum::Json<Page<UserSummary>>, AppError> {
+) -> Result<(HeaderMap, axum::Json<Vec<UserSummary>>), AppError> {
     let request = PageRequest::new(
         query.page,
         query.page_size,
@@ -43,5 +47,24 @@ pub async fn list(
             ],
         )
     })?;
-    Ok(axum::Json(page))
+    Ok(as_array_with_links(page))
+}
+
+/// The header that carries how many results there are across pages.
+pub const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
+
+/// A page as a bare array, its links and total in headers (RFC 8288 `Link`).
+fn as_array_with_links<T>(page: Page<T>) -> (HeaderMap, axum::Json<Vec<T>>) {
+    let mut headers = HeaderMap::new();
+    headers.insert(TOTAL_COUNT, HeaderValue::from(page.count));
+    let links: Vec<String> = [(page.next, "next"), (page.previous, "prev")]
+        .into_iter()
+        .filter_map(|(target, rel)| target.map(|target| format!("<{target}>; rel=\"{rel}\"")))
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&links.join(", "))
+        && !links.is_empty()
+    {
+        headers.insert(header::LINK, value);
+    }
+    (headers, axum::Json(page.results))
 }
