@@ -1,13 +1,14 @@
 # ChatApp: the two commands.
 #   make run   build the release and serve it at http://127.0.0.1:3000
 #   make test  every check: format, lints, Rust tests (SQLite + MariaDB), browser tests
+#   make bench the load generator's suite against the release build (docs/performance.md)
 # Both install what they need first (see .ci/bootstrap.sh).
 
 SHELL := /bin/bash
 # npm's binaryen (wasm-opt 132) must win over any older system wasm-opt.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup lint check-wasm dev screenshots
+.PHONY: run test bench setup lint check-wasm dev screenshots
 
 run:
 	@.ci/bootstrap.sh run
@@ -18,6 +19,12 @@ run:
 test:
 	@.ci/bootstrap.sh test
 	@.ci/test.sh
+
+# The benchmark suite (docs/performance.md): release build, SQLite and MariaDB.
+# Extra arguments for the load generator: make bench BENCH_ARGS="--many-sockets 50000"
+bench:
+	@.ci/bootstrap.sh test
+	@.ci/bench.sh $(BENCH_ARGS)
 
 # Development server with live reload.
 dev:

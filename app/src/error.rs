@@ -39,6 +39,9 @@ pub enum AppError {
     TooManyRequests(u64),
     #[error("The service is temporarily unavailable; try again shortly.")]
     Unavailable,
+    /// Too much to do right now: refused rather than queued.
+    #[error("The server is busy; try again in {0} seconds.")]
+    Busy(u64),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal,
     /// A server function failed to reach the server or to decode its answer.
@@ -115,7 +118,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => 415,
             Self::TooManyRequests(_) => 429,
             Self::Internal => 500,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::Busy(_) => 503,
         }
     }
 }
@@ -225,7 +228,8 @@ mod server {
             let status = StatusCode::from_u16(self.status_code())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let retry_after = match &self {
-                AppError::TooManyRequests(seconds) => Some(*seconds),
+                AppError::TooManyRequests(seconds) | AppError::Busy(seconds) => Some(*seconds),
+                AppError::Unavailable => Some(1),
                 _ => None,
             };
             let mut response = (status, Json(self.body())).into_response();

@@ -12,6 +12,7 @@ mod m20261128_000004_create_events;
 mod m20261128_000005_create_conversations;
 mod m20261128_000006_create_password_resets;
 mod m20261129_000007_backfill_event_data;
+mod m20261129_000008_add_conversation_unread;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_conversations::Migration),
             Box::new(m20261128_000006_create_password_resets::Migration),
             Box::new(m20261129_000007_backfill_event_data::Migration),
+            Box::new(m20261129_000008_add_conversation_unread::Migration),
         ]
     }
 }

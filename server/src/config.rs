@@ -64,6 +64,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub replay_limit: u64,
 
+    /// Days events are kept for replay; older ones are deleted in the
+    /// background, but never a user's latest `REPLAY_LIMIT`.
+    #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub event_retention_days: u64,
+
     /// The address users reach ChatApp at (`https://chat.example.org`), for
     /// links in e-mail. Default: `http://` and the listening address.
     #[arg(long, env = "PUBLIC_URL")]
@@ -88,6 +94,24 @@ pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// Requests handled at once; past this, new ones get 503 and
+    /// `Retry-After` at once instead of waiting in a queue.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_in_flight: u32,
+
+    /// Password hashes (Argon2, ~19 MiB and tens of ms of a core each)
+    /// computed at once. Default: half the cores, at least one.
+    #[arg(long, env = "HASH_CONCURRENCY",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub hash_concurrency: Option<u32>,
+
+    /// Password hashes that may wait for a turn; past this, log-ins and
+    /// sign-ups get 503 and `Retry-After`.
+    #[arg(long, env = "HASH_QUEUE", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub hash_queue: u32,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -108,7 +132,20 @@ impl Config {
             ws_ping_interval: std::time::Duration::from_secs(self.ws_ping_seconds),
             replay_limit: self.replay_limit,
             public_url: self.public_url.clone().unwrap_or_default(),
+            max_in_flight: self.max_in_flight as usize,
+            event_retention: std::time::Duration::from_hours(24 * self.event_retention_days),
             ..Settings::default()
+        }
+    }
+
+    /// How password hashing is bounded.
+    pub fn hashing_limits(&self) -> app::domain::accounts::HashingLimits {
+        let default = app::domain::accounts::HashingLimits::default();
+        app::domain::accounts::HashingLimits {
+            concurrent: self
+                .hash_concurrency
+                .map_or(default.concurrent, |n| n as usize),
+            waiting: self.hash_queue as usize,
         }
     }
 }

@@ -18,27 +18,34 @@ use std::time::Duration;
 use app::domain::auth::Backend;
 use app::domain::channel_layer::redis::RedisChannelLayer;
 use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatus};
+use app::domain::db::DbHealth;
+use app::domain::directory::Directory;
 use app::domain::jobs::JobQueue;
 use app::domain::mail::Mailer;
 use app::domain::presence::Presence;
 use app::domain::redis_link::RedisLink;
+use app::domain::stream::Writer;
+use app::domain::stream::retention::{self, Retention};
 use app::domain::{AppState, db, session_store};
 use app::error::AppError;
 use app::wire::health::{Health, Overall, PartStatus, Readiness};
 use app::{App, shell};
-use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{BoxError, Router};
 use axum_login::AuthManagerLayerBuilder;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceBuilder;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -100,6 +107,7 @@ pub async fn build_state(
     config: &Config,
     leptos_options: LeptosOptions,
 ) -> Result<AppState, Box<dyn std::error::Error>> {
+    app::domain::accounts::configure_hashing(config.hashing_limits());
     let db = db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
     let runtime = match &config.redis_url {
         Some(url) => Runtime::clustered(url, Duration::from_secs(config.presence_ttl_seconds))?,
@@ -140,14 +148,33 @@ pub fn assemble_state(
         shutdown,
     } = runtime;
     let (sessions, session_cache) = session_store::session_store(db.clone());
+    let directory = Arc::new(Directory::new(db.clone()));
+    let db_health = Arc::new(DbHealth::default());
     tasks.spawn(session_store::evict_ended_sessions(
         session_cache,
+        Arc::clone(&directory),
         channels.session_endings(),
         shutdown.clone(),
     ));
     tasks.spawn(session_store::delete_expired_sessions(
         db.clone(),
         SESSION_SWEEP_PERIOD,
+        shutdown.clone(),
+    ));
+    let writer = Arc::new(Writer::start(
+        db.clone(),
+        Arc::clone(&channels),
+        Arc::clone(&db_health),
+        &tasks,
+        &shutdown,
+    ));
+    tasks.spawn(retention::prune_periodically(
+        db.clone(),
+        Arc::clone(&writer),
+        Retention {
+            period: settings.event_retention,
+            keep_latest: settings.replay_limit,
+        },
         shutdown.clone(),
     ));
     AppState {
@@ -158,6 +185,9 @@ pub fn assemble_state(
         )),
         mailer: Arc::new(mailer),
         jobs: Arc::new(JobQueue::start(&tasks, &shutdown)),
+        writer,
+        directory,
+        db_health,
         presence,
         db,
         settings: Arc::new(settings),
@@ -177,8 +207,11 @@ pub fn app(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(
             state.settings.session_days,
         )));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
+    let auth_layer = AuthManagerLayerBuilder::new(
+        Backend::new(state.db.clone(), Arc::clone(&state.directory)),
+        session_layer,
+    )
+    .build();
 
     let leptos_options = state.leptos_options.clone();
     let context_state = state.clone();
@@ -208,8 +241,22 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             cache_static_assets,
         ))
-        // Level 4: most of the size win at a fraction of the CPU of the maximum.
-        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        // Level 4: most of the size win at a fraction of the CPU of the maximum;
+        // API answers under 1 KiB are not worth compressing at all.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+        )
+        // Past `max_in_flight` requests, refuse at once (503) rather than queue.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    AppError::Busy(1)
+                }))
+                .load_shed()
+                .concurrency_limit(state.settings.max_in_flight),
+        )
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -220,25 +267,26 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`: the process is up and its database answers.
+/// `GET /healthz`: the process is up and its database answers (if it
+/// answered a moment ago, that is proof enough: under load this answers at
+/// once instead of queueing behind the traffic).
 async fn health(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => axum::Json(Health {
+    if state.db_health.check(&state.db, READINESS_TIMEOUT).await {
+        axum::Json(Health {
             status: Overall::Ok,
             database: None,
         })
-        .into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(Health {
-                    status: Overall::Unavailable,
-                    database: Some(PartStatus::Unreachable),
-                }),
-            )
-                .into_response()
-        }
+        .into_response()
+    } else {
+        tracing::warn!("health check: database unreachable");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(Health {
+                status: Overall::Unavailable,
+                database: Some(PartStatus::Unreachable),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -246,6 +294,7 @@ async fn health(State(state): State<AppState>) -> Response {
 /// the database is unreachable (nothing works without it); 200 but
 /// `"degraded"` while only Redis is, since local users are still served.
 async fn readiness(State(state): State<AppState>) -> Response {
+    // Always asked: a balancer must learn at once that the database is gone.
     let database = if tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
         .await
         .is_ok_and(|pinged| pinged.is_ok())

@@ -29,6 +29,12 @@ use crate::api::extract::Query;
 
 /// A send that takes longer than this means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Buffers sized for small frames: an idle socket costs a few KiB, not the
+/// library's default of 128 KiB each way.
+const READ_BUFFER: usize = 4 * 1024;
+/// What a socket may hold unsent before it counts as stuck (then it is
+/// closed and the client replays on reconnect).
+const MAX_UNSENT: usize = 256 * 1024;
 
 /// `?since=N`: the last sequence number the client applied.
 #[derive(Debug, Deserialize)]
@@ -58,6 +64,9 @@ pub async fn notifications(
     }
     let upgrade = upgrade
         .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_UNSENT)
         .protocols([STREAM_PROTOCOL]);
     // ChatApp's client asks for the whole stream; the original app's client
     // asks for nothing and gets what it understands.

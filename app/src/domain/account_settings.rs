@@ -100,6 +100,7 @@ pub async fn change_password(
             }
             other => other,
         })?;
+    state.directory.evict(user.id).await;
     stay_logged_in(state, session, user.id).await?;
     end_others_sockets(state, session, user.id);
     Ok(())
@@ -139,6 +140,7 @@ pub async fn end_other_sessions(
         .filter(user::Column::Id.eq(user.id))
         .exec(&state.db)
         .await?;
+    state.directory.evict(user.id).await;
     stay_logged_in(state, session, user.id).await?;
     end_others_sockets(state, session, user.id);
     Ok(())

@@ -1,9 +1,12 @@
 //! Log-in sessions through axum-login: who the caller is, checked on every
 //! request from the session cookie.
 
-use axum_login::{AuthUser, AuthnBackend};
-use sea_orm::{DatabaseConnection, DbErr};
+use std::sync::Arc;
 
+use axum_login::{AuthUser, AuthnBackend};
+use sea_orm::DatabaseConnection;
+
+use super::directory::{Directory, UserRecord};
 use super::{AppState, accounts};
 use crate::error::AppError;
 use crate::wire::{Credentials, Registration};
@@ -33,10 +36,16 @@ impl std::fmt::Debug for SessionUser {
 
 impl From<super::entities::user::Model> for SessionUser {
     fn from(user: super::entities::user::Model) -> Self {
+        Self::from(&UserRecord::from(user))
+    }
+}
+
+impl From<&UserRecord> for SessionUser {
+    fn from(user: &UserRecord) -> Self {
         Self {
             id: user.id,
-            username: user.username,
-            auth_hash: format!("{}:{}", user.password_hash, user.session_epoch),
+            username: user.username.clone(),
+            auth_hash: user.auth_hash.clone(),
         }
     }
 }
@@ -54,43 +63,64 @@ impl AuthUser for SessionUser {
     }
 }
 
-/// Looks users up in the database.
-#[derive(Clone, Debug)]
+/// Checks credentials against the database, and finds each request's user
+/// in the [`Directory`] (memory first).
+#[derive(Clone)]
 pub struct Backend {
     db: DatabaseConnection,
+    directory: Arc<Directory>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").finish_non_exhaustive()
+    }
 }
 
 impl Backend {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, directory: Arc<Directory>) -> Self {
+        Self { db, directory }
     }
 }
 
 impl AuthnBackend for Backend {
     type User = SessionUser;
     type Credentials = Credentials;
-    type Error = DbErr;
+    type Error = AppError;
 
-    async fn authenticate(&self, credentials: Credentials) -> Result<Option<SessionUser>, DbErr> {
+    async fn authenticate(
+        &self,
+        credentials: Credentials,
+    ) -> Result<Option<SessionUser>, AppError> {
         let user =
             accounts::verify_credentials(&self.db, &credentials.username, &credentials.password)
                 .await?;
         Ok(user.map(SessionUser::from))
     }
 
-    async fn get_user(&self, user_id: &i64) -> Result<Option<SessionUser>, DbErr> {
-        // A deactivated user's sessions stop working at once.
-        Ok(accounts::find_active_by_id(&self.db, *user_id)
+    async fn get_user(&self, user_id: &i64) -> Result<Option<SessionUser>, AppError> {
+        // A deactivated user's sessions stop working (once the directory
+        // knows: at once on this node, through the channel layer elsewhere).
+        Ok(self
+            .directory
+            .by_id(*user_id)
             .await?
-            .map(SessionUser::from))
+            .filter(|user| user.is_active)
+            .map(|user| SessionUser::from(user.as_ref())))
     }
 }
 
-/// A failure in the session layer is ours: logged, answered as a 500.
+/// A failure of the backend is what it was (the database away, hashing
+/// too busy); one of the session layer is ours: logged, answered as a 500.
 impl From<axum_login::Error<Backend>> for AppError {
     fn from(error: axum_login::Error<Backend>) -> Self {
-        tracing::error!(%error, "session error");
-        Self::Internal
+        match error {
+            axum_login::Error::Backend(error) => error,
+            axum_login::Error::Session(error) => {
+                tracing::error!(%error, "session error");
+                Self::Internal
+            }
+        }
     }
 }
 

@@ -1,85 +1,27 @@
 //! Conversations: the list with unread counts, and read pointers.
 //!
 //! Each user has one row per person they talk to, holding the newest message
-//! id and the user's read pointer (the last message id they read). Unread is
-//! always computed from the pointer: the other person's messages after it
-//! that are not deleted. Nothing counts up and down, so nothing drifts.
+//! id, the user's read pointer (the last message id they read) and the unread
+//! count: by definition the other person's messages after the pointer that
+//! are not deleted. Every write that changes it (a new message, a deletion, a
+//! read) keeps it in the same transaction, so neither a send nor the list
+//! ever counts messages; the property test checks it against the definition.
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 
+use super::AppState;
 use super::auth::SessionUser;
-use super::entities::{conversation, message};
+use super::entities::{conversation, message, user};
 use super::paging::{Listing, PageRequest, Snapshot, link};
-use super::stream::{self, NewEvent, Written};
-use super::{AppState, accounts};
+use super::stream::{self, Batch, NewEvent, Written};
 use crate::error::AppError;
 use crate::wire::{Conversation, EventBody, MessagePreview, Page, ReadState};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 30;
 pub const MAX_PAGE_SIZE: u64 = 100;
-
-/// Records a new message in both participants' lists, inside the send's
-/// transaction. Read pointers move only when someone reads (a reply does
-/// not count as reading), so "seen" always means seen.
-pub(crate) async fn record_message(
-    txn: &impl ConnectionTrait,
-    sender_id: i64,
-    recipient_id: i64,
-    message_id: i64,
-) -> Result<(), DbErr> {
-    for (user_id, other_id) in [(sender_id, recipient_id), (recipient_id, sender_id)] {
-        conversation::Entity::insert(conversation::ActiveModel {
-            user_id: Set(user_id),
-            other_id: Set(other_id),
-            last_message_id: Set(message_id),
-            last_read_id: Set(0),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([conversation::Column::UserId, conversation::Column::OtherId])
-                .update_column(conversation::Column::LastMessageId)
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// `user_id`'s read pointer in the conversation with `other_id` (0: none).
-pub(crate) async fn read_pointer(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    other_id: i64,
-) -> Result<i64, DbErr> {
-    Ok(conversation::Entity::find()
-        .filter(conversation::Column::UserId.eq(user_id))
-        .filter(conversation::Column::OtherId.eq(other_id))
-        .one(db)
-        .await?
-        .map_or(0, |row| row.last_read_id))
-}
-
-/// `user_id`'s unread count with `other_id`: the other's messages after the
-/// read pointer, not deleted.
-pub(crate) async fn unread(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    other_id: i64,
-) -> Result<u64, DbErr> {
-    let pointer = read_pointer(db, user_id, other_id).await?;
-    let unread = message::Entity::find()
-        .filter(message::Column::PairLowId.eq(user_id.min(other_id)))
-        .filter(message::Column::PairHighId.eq(user_id.max(other_id)))
-        .filter(message::Column::SenderId.eq(other_id))
-        .filter(message::Column::Id.gt(pointer))
-        .filter(message::Column::DeletedAt.is_null());
-    sea_orm::PaginatorTrait::count(unread, db).await
-}
 
 #[derive(Debug, FromQueryResult)]
 struct ConversationRow {
@@ -110,14 +52,10 @@ pub async fn list(
     )
     .await?;
     let backend = txn.get_database_backend();
-    // One query for the page: names, newest message, and each unread count
-    // as a correlated count over the conversation's index range.
+    // One query for the page: names, newest message, the kept unread count
+    // and the other side's pointer; nothing here grows with history.
     let sql = "SELECT o.username AS with_name, c.last_read_id, c.last_message_id, \
-                m.created_at, m.body, m.deleted_at, s.username AS sender_name, \
-                (SELECT COUNT(*) FROM messages u \
-                  WHERE u.pair_low_id = m.pair_low_id AND u.pair_high_id = m.pair_high_id \
-                    AND u.sender_id = c.other_id AND u.id > c.last_read_id \
-                    AND u.deleted_at IS NULL) AS unread, \
+                m.created_at, m.body, m.deleted_at, s.username AS sender_name, c.unread, \
                 CASE WHEN o.send_read_receipts THEN \
                   (SELECT oc.last_read_id FROM conversations oc \
                     WHERE oc.user_id = c.other_id AND oc.other_id = c.user_id) \
@@ -210,75 +148,110 @@ pub async fn mark_read(
             "last_read_id is a message id: 0 or more.",
         ));
     }
-    let other = accounts::find_by_username(&state.db, other_name)
+    let other = state
+        .directory
+        .by_name(other_name)
         .await?
         .ok_or(AppError::NotFound)?;
+    let (reader_id, reader_name) = (reader.id, reader.username.clone());
+    let (other_id, other_name) = (other.id, other.username.clone());
     stream::commit_with_events(
         state,
-        &[reader.id, other.id],
-        async |txn| -> Result<Written<ReadState>, AppError> {
-            let unchanged = |last_read_id, unread| Written {
-                value: ReadState {
-                    with: other.username.clone(),
+        &[reader_id, other_id],
+        &[(reader_id, other_id)],
+        move |batch: &mut Batch| {
+            Box::pin(async move {
+                let read_state = |last_read_id, unread: i64| ReadState {
+                    with: other_name.clone(),
                     last_read_id,
-                    unread,
-                },
-                events: Vec::new(),
-            };
-            let Some(row) = conversation::Entity::find()
-                .filter(conversation::Column::UserId.eq(reader.id))
-                .filter(conversation::Column::OtherId.eq(other.id))
-                .one(txn)
-                .await?
-            else {
+                    unread: u64::try_from(unread).unwrap_or(0),
+                };
+                let current = batch.conversation(reader_id, other_id).clone();
                 // No messages yet: nothing to read.
-                return Ok(unchanged(0, 0));
-            };
-            let target = last_read_id.min(row.last_message_id);
-            if target <= row.last_read_id {
-                return Ok(unchanged(
-                    row.last_read_id,
-                    unread(txn, reader.id, other.id).await?,
-                ));
-            }
-            conversation::Entity::update_many()
-                .col_expr(
-                    conversation::Column::LastReadId,
-                    sea_orm::sea_query::Expr::value(target),
-                )
-                .filter(conversation::Column::Id.eq(row.id))
-                .exec(txn)
-                .await?;
-            let unread = unread(txn, reader.id, other.id).await?;
-            let sends_receipts = accounts::find_active_by_id(txn, reader.id)
-                .await?
-                .is_some_and(|user| user.send_read_receipts);
-            let mut events = vec![NewEvent::new(
-                reader.id,
-                EventBody::Read {
-                    with: other.username.clone(),
-                    last_read_id: target,
-                    unread,
-                },
-            )];
-            if sends_receipts {
-                events.push(NewEvent::new(
-                    other.id,
-                    EventBody::Receipt {
-                        by: reader.username.clone(),
+                if !current.exists {
+                    return Ok(Written {
+                        value: read_state(0, 0),
+                        events: Vec::new(),
+                    });
+                }
+                let target = last_read_id.min(current.last_message_id);
+                if target <= current.last_read_id {
+                    return Ok(Written {
+                        value: read_state(current.last_read_id, current.unread),
+                        events: Vec::new(),
+                    });
+                }
+                // Read to the newest message: nothing left. Part of the way:
+                // what was unread, less what was just read.
+                let unread = if target == current.last_message_id {
+                    0
+                } else {
+                    let newly_read = unread_between(
+                        batch.txn(),
+                        reader_id,
+                        other_id,
+                        current.last_read_id,
+                        target,
+                    )
+                    .await?;
+                    (current.unread - newly_read).max(0)
+                };
+                let sends_receipts = user::Entity::find_by_id(reader_id)
+                    .select_only()
+                    .column(user::Column::SendReadReceipts)
+                    .into_tuple::<bool>()
+                    .one(batch.txn())
+                    .await?
+                    .unwrap_or(false);
+                let state = batch.conversation(reader_id, other_id);
+                state.last_read_id = target;
+                state.unread = unread;
+                Batch::changed(state);
+                let mut events = vec![NewEvent::new(
+                    reader_id,
+                    EventBody::Read {
+                        with: other_name.clone(),
                         last_read_id: target,
+                        unread: u64::try_from(unread).unwrap_or(0),
                     },
-                ));
-            }
-            Ok(Written {
-                value: ReadState {
-                    with: other.username.clone(),
-                    last_read_id: target,
-                    unread,
-                },
-                events,
+                )];
+                if sends_receipts {
+                    events.push(NewEvent::new(
+                        other_id,
+                        EventBody::Receipt {
+                            by: reader_name,
+                            last_read_id: target,
+                        },
+                    ));
+                }
+                Ok(Written {
+                    value: read_state(target, unread),
+                    events,
+                })
             })
         },
     )
     .await
+}
+
+/// The other person's messages in `(after, up_to]` that are not deleted: what
+/// a read part of the way takes off the unread count (it costs what was read,
+/// never the whole history).
+async fn unread_between(
+    txn: &impl ConnectionTrait,
+    reader_id: i64,
+    other_id: i64,
+    after: i64,
+    up_to: i64,
+) -> Result<i64, DbErr> {
+    let count = message::Entity::find()
+        .filter(message::Column::PairLowId.eq(reader_id.min(other_id)))
+        .filter(message::Column::PairHighId.eq(reader_id.max(other_id)))
+        .filter(message::Column::SenderId.eq(other_id))
+        .filter(message::Column::Id.gt(after))
+        .filter(message::Column::Id.lte(up_to))
+        .filter(message::Column::DeletedAt.is_null())
+        .count(txn)
+        .await?;
+    Ok(i64::try_from(count).unwrap_or(i64::MAX))
 }

@@ -42,6 +42,47 @@ pub async fn connect_and_migrate(
     Ok(db)
 }
 
+/// When the database last answered. Probes read it first, so under load
+/// they answer at once instead of queueing for a connection behind the
+/// traffic they are meant to watch.
+#[derive(Debug, Default)]
+pub struct DbHealth {
+    /// Milliseconds since the Unix epoch; 0: never.
+    last_ok_ms: std::sync::atomic::AtomicU64,
+}
+
+impl DbHealth {
+    /// The database just answered.
+    pub fn record_ok(&self) {
+        let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        self.last_ok_ms
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether it answered within `within`.
+    pub fn answered_within(&self, within: Duration) -> bool {
+        let last = self.last_ok_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        last > 0
+            && now.saturating_sub(last) <= u64::try_from(within.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the database answers: at once if it did a moment ago, else
+    /// by asking it (for at most `timeout`).
+    pub async fn check(&self, db: &DatabaseConnection, timeout: Duration) -> bool {
+        if self.answered_within(Duration::from_secs(2)) {
+            return true;
+        }
+        let answered = tokio::time::timeout(timeout, db.ping())
+            .await
+            .is_ok_and(|pinged| pinged.is_ok());
+        if answered {
+            self.record_ok();
+        }
+        answered
+    }
+}
+
 /// The MySQL named lock that lets one node at a time migrate.
 const MIGRATION_LOCK: &str = "chatapp_migrations";
 /// How long a starting node waits for another node's migrations.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod channel_layer;
 pub mod conversations;
 pub mod db;
+pub mod directory;
 pub mod entities;
 pub mod jobs;
 pub mod login_throttle;

@@ -116,6 +116,7 @@ pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Res
         .ok_or_else(invalid)?;
     // This also voids any other link sent to the account.
     accounts::set_password(&state.db, row.user_id, new_password).await?;
+    state.directory.evict(row.user_id).await;
     state.channels.end_user_sessions(row.user_id, None);
     Ok(())
 }

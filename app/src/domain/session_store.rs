@@ -114,10 +114,12 @@ impl tower_sessions::SessionStore for SessionCache {
     }
 }
 
-/// Evicts sessions from this node's cache as they end anywhere, until the
-/// layer closes or the node shuts down.
+/// Evicts sessions from this node's cache, and their users from its
+/// directory, as they end anywhere, until the layer closes or the node shuts
+/// down.
 pub async fn evict_ended_sessions(
     cache: SessionCache,
+    directory: std::sync::Arc<super::directory::Directory>,
     mut endings: tokio::sync::broadcast::Receiver<SessionEnding>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
@@ -127,11 +129,19 @@ pub async fn evict_ended_sessions(
             () = shutdown.cancelled() => return,
             ending = endings.recv() => ending,
         };
-        match ending {
-            Ok(ending) => cache.evict(&ending).await,
-            Err(RecvError::Lagged(_)) => cache.evict(&SessionEnding::Unknown).await,
+        let ending = match ending {
+            Ok(ending) => ending,
+            Err(RecvError::Lagged(_)) => SessionEnding::Unknown,
             Err(RecvError::Closed) => return,
+        };
+        match &ending {
+            // A new password, a new epoch, a deactivation: what the
+            // directory holds for that user is out of date.
+            SessionEnding::User { user_id, .. } => directory.evict(*user_id).await,
+            SessionEnding::Unknown => directory.evict_all(),
+            SessionEnding::One(_) => {}
         }
+        cache.evict(&ending).await;
     }
 }
 

@@ -32,6 +32,11 @@ pub struct Settings {
     pub public_url: String,
     /// Log-in attempts allowed per account.
     pub login_limit: super::login_throttle::LoginLimit,
+    /// Requests handled at once; more are refused with 503 at once rather
+    /// than queued.
+    pub max_in_flight: usize,
+    /// How long events are kept (each user's latest `replay_limit` always are).
+    pub event_retention: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -45,6 +50,8 @@ impl Default for Settings {
             replay_limit: super::stream::DEFAULT_REPLAY_LIMIT,
             public_url: "http://127.0.0.1:3000".to_owned(),
             login_limit: super::login_throttle::LoginLimit::default(),
+            max_in_flight: 512,
+            event_retention: std::time::Duration::from_hours(24 * 30),
         }
     }
 }
@@ -59,6 +66,12 @@ pub struct AppState {
     pub sessions: SessionStore,
     pub login_throttle: Arc<super::login_throttle::LoginThrottle>,
     pub mailer: Arc<super::mail::Mailer>,
+    /// Users by id and name, from memory first.
+    pub directory: Arc<super::directory::Directory>,
+    /// The node's one writer of event-emitting writes (group commit).
+    pub writer: Arc<super::stream::Writer>,
+    /// When the database last answered (for probes under load).
+    pub db_health: Arc<super::db::DbHealth>,
     /// Work done after the answer (e-mail), in order, by one owned task.
     pub jobs: Arc<super::jobs::JobQueue>,
     pub presence: Arc<super::presence::Presence>,

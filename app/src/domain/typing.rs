@@ -1,8 +1,8 @@
 //! "… is typing": passing signals between two people, never stored.
 
+use super::AppState;
 use super::auth::SessionUser;
 use super::channel_layer::Delivery;
-use super::{AppState, accounts};
 use crate::wire::Signal;
 
 /// The least time between two typing signals from one connection; browsers
@@ -13,7 +13,7 @@ pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// `from` is typing to them. Anything else is ignored: a typing signal is
 /// not worth an error.
 pub async fn notify(state: &AppState, from: &SessionUser, to: &str) {
-    let recipient = match accounts::find_by_username(&state.db, to).await {
+    let recipient = match state.directory.by_name(to).await {
         Ok(Some(user)) if user.is_active && user.id != from.id => user,
         Ok(_) => return,
         Err(error) => {

@@ -194,6 +194,31 @@ impl World {
                 "{name}'s inbox after {ops:?}"
             );
         }
+        // The kept counts are the definition: the other person's messages
+        // after the read pointer that are not deleted.
+        let counted = sea_orm::ConnectionTrait::query_all_raw(
+            &self.app.state.db,
+            sea_orm::Statement::from_string(
+                sea_orm::ConnectionTrait::get_database_backend(&self.app.state.db),
+                "SELECT c.user_id, c.other_id, c.unread, \
+                   (SELECT COUNT(*) FROM messages m \
+                     WHERE ((m.sender_id = c.other_id AND m.recipient_id = c.user_id)) \
+                       AND m.id > c.last_read_id AND m.deleted_at IS NULL) AS defined \
+                 FROM conversations c"
+                    .to_owned(),
+            ),
+        )
+        .await
+        .unwrap();
+        for row in counted {
+            let kept: i64 = row.try_get("", "unread").unwrap();
+            let defined: i64 = row.try_get("", "defined").unwrap();
+            let (user, other): (i64, i64) = (
+                row.try_get("", "user_id").unwrap(),
+                row.try_get("", "other_id").unwrap(),
+            );
+            assert_eq!(kept, defined, "unread of {user} with {other} after {ops:?}");
+        }
     }
 
     fn own_message(&self, user: usize, pick: usize) -> Option<i64> {

@@ -5,7 +5,9 @@ mod admin;
 mod passwords;
 
 pub use admin::{AccountSummary, create, deactivate, list_all, make_admin, named};
-pub use passwords::hash_password;
+pub use passwords::{
+    HashingLimits, configure as configure_hashing, hash_password, in_flight as hashes_in_flight,
+};
 use passwords::{dummy_hash, run_hashing, verify_password};
 
 use sea_orm::{
@@ -144,7 +146,7 @@ pub async fn verify_credentials(
     db: &DatabaseConnection,
     username: &str,
     password: &str,
-) -> Result<Option<user::Model>, DbErr> {
+) -> Result<Option<user::Model>, AppError> {
     if password.chars().count() > PASSWORD_MAX_CHARS {
         return Ok(None);
     }
@@ -158,9 +160,7 @@ pub async fn verify_credentials(
         |user| user.password_hash.clone(),
     );
     let password = password.to_owned();
-    let matches = run_hashing(move || verify_password(&password, &hash))
-        .await
-        .map_err(|error| DbErr::Custom(format!("password check failed: {error}")))?;
+    let matches = run_hashing(move || verify_password(&password, &hash)).await?;
     Ok(user.filter(|_| matches))
 }
 

@@ -1,6 +1,13 @@
-//! Password hashing: Argon2id on a bounded set of blocking threads.
+//! Password hashing: Argon2id on a small, bounded pool.
+//!
+//! Each hash takes ~19 MiB and tens of milliseconds of a core. A few run at
+//! once (by default half the cores, so chat keeps the rest), a bounded number
+//! wait, and past that a log-in or sign-up is refused with 503 and
+//! `Retry-After`: a flood of log-ins neither queues without end nor takes
+//! the machine from everyone else.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, password_hash::rand_core::OsRng};
@@ -8,8 +15,58 @@ use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
+/// How many hashes run at once, and how many may wait for a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLimits {
+    pub concurrent: usize,
+    pub waiting: usize,
+}
+
+impl Default for HashingLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            concurrent: (cores / 2).max(1),
+            waiting: 64,
+        }
+    }
+}
+
+struct HashingPool {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    running: AtomicUsize,
+    max_waiting: usize,
+}
+
+static POOL: OnceLock<HashingPool> = OnceLock::new();
+
+/// Sets the process's limits, once, before the first hash (later calls and
+/// calls after a hash change nothing).
+pub fn configure(limits: HashingLimits) {
+    let _ = POOL.set(HashingPool::new(limits));
+}
+
+impl HashingPool {
+    fn new(limits: HashingLimits) -> Self {
+        Self {
+            permits: Semaphore::new(limits.concurrent.max(1)),
+            waiting: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            max_waiting: limits.waiting,
+        }
+    }
+}
+
+/// Hashes being computed or waiting for a turn now.
+pub fn in_flight() -> usize {
+    POOL.get().map_or(0, |pool| {
+        pool.waiting.load(Ordering::Relaxed) + pool.running.load(Ordering::Relaxed)
+    })
+}
+
 /// Hashes a password with Argon2id (OWASP's recommended parameters, the crate's
-/// defaults) on a blocking thread: it takes tens of milliseconds of CPU.
+/// defaults) on the pool.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
     run_hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -17,31 +74,33 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
     })
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "password hashing failed");
-        AppError::Internal
-    })?
+    .await?
     .map_err(|error| {
         tracing::error!(%error, "password hashing failed");
         AppError::Internal
     })
 }
 
-/// Runs Argon2 work on the blocking pool, at most one job per core at a time:
-/// each takes ~19 MiB and tens of milliseconds of CPU, so a burst of log-ins
-/// queues here instead of exhausting memory.
+/// Runs Argon2 work on the pool: its turn, or 503 if too many already wait.
 pub(super) async fn run_hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
-    });
-    let _permit = permits.acquire().await.map_err(|error| error.to_string())?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| error.to_string())
+) -> Result<T, AppError> {
+    let pool = POOL.get_or_init(|| HashingPool::new(HashingLimits::default()));
+    if pool.waiting.fetch_add(1, Ordering::SeqCst) >= pool.max_waiting {
+        pool.waiting.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!("too many password hashes waiting; refusing");
+        return Err(AppError::Busy(2));
+    }
+    let permit = pool.permits.acquire().await;
+    pool.waiting.fetch_sub(1, Ordering::SeqCst);
+    let _permit = permit.map_err(|_| AppError::Unavailable)?;
+    pool.running.fetch_add(1, Ordering::SeqCst);
+    let done = tokio::task::spawn_blocking(work).await;
+    pool.running.fetch_sub(1, Ordering::SeqCst);
+    done.map_err(|error| {
+        tracing::error!(%error, "password hashing failed");
+        AppError::Internal
+    })
 }
 
 pub(super) fn verify_password(password: &str, hash: &str) -> bool {

@@ -18,8 +18,9 @@ use tokio::sync::{broadcast, watch};
 use crate::wire::ServerFrame;
 
 /// Frames a connection may fall behind by before it stops receiving them one
-/// by one and replays from the database instead.
-pub const CONNECTION_BUFFER: usize = 256;
+/// by one and replays from the database instead. Small: every connected user
+/// has one such buffer, and a laggard loses nothing by replaying.
+pub const CONNECTION_BUFFER: usize = 16;
 
 /// Session endings a node may fall behind by before it drops its whole
 /// session cache instead.

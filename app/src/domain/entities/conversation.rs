@@ -13,6 +13,9 @@ pub struct Model {
     pub last_message_id: i64,
     /// The read pointer: the last message id `user_id` has read here.
     pub last_read_id: i64,
+    /// The other person's messages after the pointer, not deleted: kept by
+    /// every write that changes it, in the same transaction.
+    pub unread: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,12 +8,12 @@ pub use history::{Cursor, find_visible, into_page, list};
 pub use send::{Sent, send};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use super::AppState;
 use super::auth::SessionUser;
-use super::entities::{message, user};
-use super::stream::{self, NewEvent, Written};
-use super::{AppState, conversations};
+use super::entities::message;
+use super::stream::{self, Batch, NewEvent, Written};
 use crate::error::AppError;
 use crate::wire::{EventBody, Message};
 
@@ -28,46 +28,53 @@ pub async fn edit(
 ) -> Result<Message, AppError> {
     let body = validated_body(new_body, state.settings.max_message_chars)?;
     let row = own_message(&state.db, editor, message_id).await?;
-    let deleted = || AppError::conflict("body", "This message was deleted; it cannot be edited.");
     if row.deleted_at.is_some() {
-        return Err(deleted());
+        return Err(deleted_conflict());
     }
     if row.body == body {
         return find_visible(&state.db, editor.id, message_id).await;
     }
+    let names = participant_names(state, &row).await?;
+    let (sender_id, recipient_id) = (row.sender_id, row.recipient_id);
     stream::commit_with_events(
         state,
-        &[row.sender_id, row.recipient_id],
-        async |txn| -> Result<Written<()>, AppError> {
-            let edited = message::Entity::update_many()
-                .col_expr(message::Column::Body, Expr::value(body))
-                .col_expr(message::Column::EditedAt, Expr::value(super::now()))
-                .filter(message::Column::Id.eq(message_id))
-                // Deleted meanwhile (another tab): a tombstone stays one.
-                .filter(message::Column::DeletedAt.is_null())
-                .exec(txn)
-                .await?;
-            if edited.rows_affected == 0 {
-                return Err(deleted());
-            }
-            let events = participant_names(txn, &row)
-                .await?
-                .into_iter()
-                .map(|(user_id, with)| {
-                    NewEvent::new(
-                        user_id,
-                        EventBody::Edited {
-                            message: message_id,
-                            with,
-                        },
-                    )
-                })
-                .collect();
-            Ok(Written { value: (), events })
+        &[sender_id, recipient_id],
+        &[],
+        move |batch: &mut Batch| {
+            Box::pin(async move {
+                let edited = message::Entity::update_many()
+                    .col_expr(message::Column::Body, Expr::value(body))
+                    .col_expr(message::Column::EditedAt, Expr::value(super::now()))
+                    .filter(message::Column::Id.eq(message_id))
+                    // Deleted meanwhile (another tab): a tombstone stays one.
+                    .filter(message::Column::DeletedAt.is_null())
+                    .exec(batch.txn())
+                    .await?;
+                if edited.rows_affected == 0 {
+                    return Err(deleted_conflict());
+                }
+                let events = names
+                    .into_iter()
+                    .map(|(user_id, with)| {
+                        NewEvent::new(
+                            user_id,
+                            EventBody::Edited {
+                                message: message_id,
+                                with,
+                            },
+                        )
+                    })
+                    .collect();
+                Ok(Written { value: (), events })
+            })
         },
     )
     .await?;
     find_visible(&state.db, editor.id, message_id).await
+}
+
+fn deleted_conflict() -> AppError {
+    AppError::conflict("body", "This message was deleted; it cannot be edited.")
 }
 
 /// Deletes `deleter`'s own message `message_id`: it stays as a tombstone
@@ -83,41 +90,53 @@ pub async fn delete(
     if row.deleted_at.is_some() {
         return Ok(());
     }
+    let names = participant_names(state, &row).await?;
+    let (sender_id, recipient_id) = (row.sender_id, row.recipient_id);
     stream::commit_with_events(
         state,
-        &[row.sender_id, row.recipient_id],
-        async |txn| -> Result<Written<()>, AppError> {
-            let tombstoned = message::Entity::update_many()
-                .col_expr(message::Column::Body, Expr::value(String::new()))
-                .col_expr(message::Column::DeletedAt, Expr::value(super::now()))
-                .filter(message::Column::Id.eq(message_id))
-                .filter(message::Column::DeletedAt.is_null())
-                .exec(txn)
-                .await?;
-            // Another tab deleted it first: already done, nothing to announce.
-            if tombstoned.rows_affected == 0 {
-                return Ok(Written {
-                    value: (),
-                    events: Vec::new(),
-                });
-            }
-            let mut events = Vec::with_capacity(2);
-            for (user_id, with) in participant_names(txn, &row).await? {
-                let other_id = if user_id == row.sender_id {
-                    row.recipient_id
-                } else {
-                    row.sender_id
-                };
-                events.push(NewEvent::new(
-                    user_id,
-                    EventBody::Deleted {
-                        message: message_id,
-                        with,
-                        unread: conversations::unread(txn, user_id, other_id).await?,
-                    },
-                ));
-            }
-            Ok(Written { value: (), events })
+        &[sender_id, recipient_id],
+        &[(sender_id, recipient_id), (recipient_id, sender_id)],
+        move |batch: &mut Batch| {
+            Box::pin(async move {
+                let tombstoned = message::Entity::update_many()
+                    .col_expr(message::Column::Body, Expr::value(String::new()))
+                    .col_expr(message::Column::DeletedAt, Expr::value(super::now()))
+                    .filter(message::Column::Id.eq(message_id))
+                    .filter(message::Column::DeletedAt.is_null())
+                    .exec(batch.txn())
+                    .await?;
+                // Another tab deleted it first: already done, nothing to announce.
+                if tombstoned.rows_affected == 0 {
+                    return Ok(Written {
+                        value: (),
+                        events: Vec::new(),
+                    });
+                }
+                // Unread for the recipient until read: it counts no more.
+                let theirs = batch.conversation(recipient_id, sender_id);
+                if message_id > theirs.last_read_id && theirs.unread > 0 {
+                    theirs.unread -= 1;
+                    Batch::changed(theirs);
+                }
+                let mut events = Vec::with_capacity(2);
+                for (user_id, with) in names {
+                    let other_id = if user_id == sender_id {
+                        recipient_id
+                    } else {
+                        sender_id
+                    };
+                    let unread = batch.conversation(user_id, other_id).unread;
+                    events.push(NewEvent::new(
+                        user_id,
+                        EventBody::Deleted {
+                            message: message_id,
+                            with,
+                            unread: u64::try_from(unread).unwrap_or(0),
+                        },
+                    ));
+                }
+                Ok(Written { value: (), events })
+            })
         },
     )
     .await
@@ -160,15 +179,17 @@ async fn own_message(
 
 /// Each participant's id, with the other participant's username.
 async fn participant_names(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     row: &message::Model,
 ) -> Result<[(i64, String); 2], AppError> {
     let name = async |id: i64| -> Result<String, AppError> {
-        Ok(user::Entity::find_by_id(id)
-            .one(db)
+        Ok(state
+            .directory
+            .by_id(id)
             .await?
             .ok_or(AppError::Internal)?
-            .username)
+            .username
+            .clone())
     };
     let sender_name = name(row.sender_id).await?;
     let recipient_name = name(row.recipient_id).await?;

@@ -1,15 +1,14 @@
 //! Sending a message: its rules, and sending safely twice.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, SqlErr,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
 };
 
 use super::{find_visible, validated_body};
+use crate::domain::AppState;
 use crate::domain::auth::SessionUser;
 use crate::domain::entities::message;
-use crate::domain::stream::{self, NewEvent, Written};
-use crate::domain::{AppState, accounts, conversations};
+use crate::domain::stream::{self, Batch, NewEvent, Written};
 use crate::error::{AppError, FieldErrors};
 use crate::wire::{EventBody, Message, NewMessage};
 
@@ -79,9 +78,7 @@ pub async fn send(
     let recipient = if recipient_name.is_empty() {
         None
     } else {
-        accounts::find_by_username(&state.db, recipient_name)
-            .await?
-            .filter(|user| user.is_active)
+        state.directory.active_by_name(recipient_name).await?
     };
     match &recipient {
         None => {
@@ -99,67 +96,67 @@ pub async fn send(
         return Err(AppError::Validation(errors));
     };
 
-    if let Some(client_id) = &client_id
-        && let Some(first) = find_sent_with_client_id(&state.db, sender.id, client_id).await?
-    {
-        return replayed(state, first, recipient.id, &body).await;
-    }
-
+    let created_at = crate::domain::now();
+    let row = message::ActiveModel {
+        sender_id: Set(sender.id),
+        recipient_id: Set(recipient.id),
+        pair_low_id: Set(sender.id.min(recipient.id)),
+        pair_high_id: Set(sender.id.max(recipient.id)),
+        created_at: Set(created_at),
+        body: Set(body.clone()),
+        client_id: Set(client_id.clone()),
+        ..Default::default()
+    };
+    let (sender_id, recipient_id) = (sender.id, recipient.id);
+    let (sender_name, recipient_name) = (sender.username.clone(), recipient.username.clone());
     let stored = stream::commit_with_events(
         state,
-        &[sender.id, recipient.id],
-        async |txn| -> Result<Written<message::Model>, SendStop> {
-            let inserted = message::ActiveModel {
-                sender_id: Set(sender.id),
-                recipient_id: Set(recipient.id),
-                pair_low_id: Set(sender.id.min(recipient.id)),
-                pair_high_id: Set(sender.id.max(recipient.id)),
-                created_at: Set(crate::domain::now()),
-                body: Set(body.clone()),
-                client_id: Set(client_id.clone()),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await;
-            let stored = match inserted {
-                Ok(stored) => stored,
-                Err(error)
-                    if client_id.is_some()
-                        && matches!(
+        &[sender_id, recipient_id],
+        &[(sender_id, recipient_id), (recipient_id, sender_id)],
+        move |batch: &mut Batch| {
+            Box::pin(async move {
+                // A retry of a stored message fails here as a whole, leaving
+                // nothing behind (the unique key on sender and client id).
+                let id = match message::Entity::insert(row).exec(batch.txn()).await {
+                    Ok(inserted) => inserted.last_insert_id,
+                    Err(error)
+                        if matches!(
                             error.sql_err(),
                             Some(SqlErr::UniqueConstraintViolation(_))
                         ) =>
-                {
-                    return Err(SendStop::AlreadyStored);
-                }
-                Err(error) => return Err(error.into()),
-            };
-            conversations::record_message(txn, sender.id, recipient.id, stored.id).await?;
-            let mut events = Vec::with_capacity(2);
-            for (user_id, other_id, with) in [
-                (sender.id, recipient.id, &recipient.username),
-                (recipient.id, sender.id, &sender.username),
-            ] {
-                let unread = conversations::unread(txn, user_id, other_id).await?;
-                events.push(NewEvent::new(
-                    user_id,
-                    EventBody::Message {
-                        message: stored.id,
-                        with: with.clone(),
-                        unread: Some(unread),
-                    },
-                ));
-            }
-            Ok(Written {
-                value: stored,
-                events,
+                    {
+                        return Err(SendStop::AlreadyStored);
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                let mine = batch.conversation(sender_id, recipient_id);
+                mine.last_message_id = id;
+                Batch::changed(mine);
+                let my_unread = mine.unread;
+                let theirs = batch.conversation(recipient_id, sender_id);
+                theirs.last_message_id = id;
+                theirs.unread += 1;
+                Batch::changed(theirs);
+                let their_unread = theirs.unread;
+                let event = |with: &str, unread: i64| EventBody::Message {
+                    message: id,
+                    with: with.to_owned(),
+                    unread: Some(u64::try_from(unread).unwrap_or(0)),
+                };
+                Ok(Written {
+                    value: id,
+                    events: vec![
+                        NewEvent::new(sender_id, event(&recipient_name, my_unread)),
+                        NewEvent::new(recipient_id, event(&sender_name, their_unread)),
+                    ],
+                })
             })
         },
     )
     .await;
-    let stored = match (stored, &client_id) {
-        (Ok(stored), _) => stored,
-        // Another attempt with the same client id won the race: answer with it.
+    let id = match (stored, &client_id) {
+        (Ok(id), _) => id,
+        // A retry, or two attempts racing: answer with the first.
         (Err(SendStop::AlreadyStored), Some(client_id)) => {
             let first = find_sent_with_client_id(&state.db, sender.id, client_id)
                 .await?
@@ -171,12 +168,12 @@ pub async fn send(
     };
     Ok(Sent {
         message: Message {
-            id: stored.id,
+            id,
             user: sender.username.clone(),
-            recipient: recipient.username,
-            timestamp: stored.created_at,
-            body: stored.body,
-            client_id: stored.client_id,
+            recipient: recipient.username.clone(),
+            timestamp: created_at,
+            body,
+            client_id,
             edited_at: None,
             deleted: false,
         },

@@ -184,6 +184,11 @@ impl EventStream {
         let batch = log::batch_after(&self.db, self.user_id, self.last_seq).await?;
         match batch.through {
             None => self.catch_up_due = false,
+            // What follows `last_seq` was pruned (older than the retention
+            // period): the replay cannot be whole, so resync.
+            Some(_) if batch.from.is_some_and(|from| from > self.last_seq + 1) => {
+                self.resync(latest);
+            }
             Some(through) => {
                 self.ready
                     .extend(batch.events.into_iter().map(ServerFrame::from));

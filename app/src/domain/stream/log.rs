@@ -5,7 +5,9 @@
 //! channel layer only says "something new"; this table is the truth a
 //! reconnecting client replays.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -27,7 +29,7 @@ const REPLAY_BATCH: u64 = 500;
 /// An event to append to one user's stream; its `seq` is assigned when it
 /// is appended.
 #[derive(Debug)]
-pub(crate) struct NewEvent {
+pub struct NewEvent {
     pub user_id: i64,
     pub body: EventBody,
     /// The message it is about, if any (deleting the message deletes it).
@@ -45,53 +47,33 @@ impl NewEvent {
     }
 }
 
-/// Locks the event streams of `user_ids` for the rest of the transaction,
-/// lowest id first. Writers touching the same users then queue instead of
-/// deadlocking, and reads made after it (unread counts) see every earlier
-/// writer's commit. (On MySQL, inserting a message first would take shared
-/// locks on both users' rows for the foreign keys, and two such transactions
-/// would each wait for the other to give its shared lock up.)
-pub(super) async fn lock_streams(
-    txn: &impl ConnectionTrait,
-    user_ids: &[i64],
-) -> Result<(), DbErr> {
-    let mut user_ids = user_ids.to_vec();
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    for user_id in user_ids {
-        // A no-op write: it takes the row lock (InnoDB) or the write lock (SQLite).
-        user::Entity::update_many()
-            .col_expr(
-                user::Column::LastEventSeq,
-                Expr::col(user::Column::LastEventSeq).add(0),
-            )
-            .filter(user::Column::Id.eq(user_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Appends `events` inside the caller's transaction (which holds
-/// [`lock_streams`] for their users), numbering each user's after their
-/// latest. Returns what to publish once the transaction commits.
+/// Appends `events` inside the writer's transaction, numbering each user's
+/// after `latest` (their latest `seq`, read when the batch locked their
+/// streams), and moves each user's counter on, in one statement per table.
+/// Returns what to publish once the transaction commits.
 pub(super) async fn append(
     txn: &impl ConnectionTrait,
+    latest: BTreeMap<i64, Seq>,
     events: Vec<NewEvent>,
 ) -> Result<Vec<Delivery>, DbErr> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let created_at = crate::domain::now();
+    let mut next = latest;
+    let mut touched = std::collections::BTreeSet::new();
     let mut deliveries = Vec::with_capacity(events.len());
     let mut rows = Vec::with_capacity(events.len());
     for new in events {
-        user::Entity::update_many()
-            .col_expr(
-                user::Column::LastEventSeq,
-                Expr::col(user::Column::LastEventSeq).add(1),
-            )
-            .filter(user::Column::Id.eq(new.user_id))
-            .exec(txn)
-            .await?;
-        let seq = latest_seq(txn, new.user_id).await?;
+        let seq = next.get_mut(&new.user_id).ok_or_else(|| {
+            DbErr::Custom(format!(
+                "an event for user {} whose stream the write did not lock",
+                new.user_id
+            ))
+        })?;
+        *seq += 1;
+        let seq = *seq;
+        touched.insert(new.user_id);
         let data = serde_json::to_string(&new.body)
             .map_err(|error| DbErr::Custom(format!("cannot encode an event: {error}")))?;
         rows.push(event::ActiveModel {
@@ -112,11 +94,27 @@ pub(super) async fn append(
             .into(),
         });
     }
-    if !rows.is_empty() {
-        event::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
-    }
+    let moved: Vec<(i64, Seq)> = next
+        .into_iter()
+        .filter(|(user, _)| touched.contains(user))
+        .collect();
+    let cases = moved.iter().fold(String::new(), |mut cases, (user, seq)| {
+        let _ = write!(cases, " WHEN {user} THEN {seq}");
+        cases
+    });
+    let ids = moved
+        .iter()
+        .map(|(user, _)| user.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    // Integers only: nothing here needs quoting.
+    txn.execute_unprepared(&format!(
+        "UPDATE users SET last_event_seq = CASE id{cases} END WHERE id IN ({ids})"
+    ))
+    .await?;
+    event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(deliveries)
 }
 
@@ -175,6 +173,9 @@ pub async fn latest_seq(db: &impl ConnectionTrait, user_id: i64) -> Result<Seq, 
 #[derive(Debug, Default)]
 pub struct ReplayBatch {
     pub events: Vec<Event>,
+    /// The lowest sequence number read (more than one past `since` when
+    /// what followed it was pruned).
+    pub from: Option<Seq>,
     /// The highest sequence number read; `None` when there was nothing left.
     pub through: Option<Seq>,
 }
@@ -195,12 +196,17 @@ pub async fn batch_after(
         .into_tuple()
         .all(db)
         .await?;
+    let from = rows.first().map(|(seq, _)| *seq);
     let through = rows.last().map(|(seq, _)| *seq);
     let events = rows
         .into_iter()
         .filter_map(|(seq, data)| decode(data.as_deref()).map(|body| Event { body, seq }))
         .collect();
-    Ok(ReplayBatch { events, through })
+    Ok(ReplayBatch {
+        events,
+        from,
+        through,
+    })
 }
 
 /// A stored event body. One this version cannot read (written by a newer

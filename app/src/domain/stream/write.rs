@@ -1,34 +1,34 @@
 //! The one way to run a write that emits events.
 
-use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
+use std::future::Future;
+use std::pin::Pin;
 
-use super::log::{self, NewEvent};
+pub(crate) use super::writer::{Batch, Written};
 use crate::domain::AppState;
+use crate::error::AppError;
 
-/// What a write produced: its result, and the events it owes.
-pub(crate) struct Written<T> {
-    pub value: T,
-    pub events: Vec<NewEvent>,
-}
-
-/// Runs `write` in one transaction that first locks the event streams of
-/// `users` (lowest id first, so writers touching the same users queue
-/// instead of deadlocking), then appends the events the write returns,
-/// commits, and only then publishes them: a client that fetches what an
-/// event names always finds it.
+/// Runs `write` on the node's writer ([`super::writer`]), in a transaction
+/// that holds the event streams of `users` (locked lowest id first, so
+/// writers never deadlock) and the conversations `pairs` (user, other), then
+/// appends the events the write returns, commits, and only then publishes
+/// them: a client that fetches what an event names always finds it.
 ///
-/// An error from `write` rolls everything back and publishes nothing. A new
-/// kind of event is a new [`EventBody`] variant and one call of this.
-pub(crate) async fn commit_with_events<T, E: From<DbErr>>(
+/// A write that refuses (returns `Err`) leaves no trace and publishes
+/// nothing. A new kind of event is a new [`crate::wire::EventBody`] variant
+/// and one call of this.
+pub(crate) async fn commit_with_events<T, E>(
     state: &AppState,
     users: &[i64],
-    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<Written<T>, E>,
-) -> Result<T, E> {
-    let txn = state.db.begin().await?;
-    log::lock_streams(&txn, users).await?;
-    let Written { value, events } = write(&txn).await?;
-    let deliveries = log::append(&txn, events).await?;
-    txn.commit().await?;
-    state.channels.publish(deliveries);
-    Ok(value)
+    pairs: &[(i64, i64)],
+    write: impl for<'b> FnOnce(
+        &'b mut Batch,
+    ) -> Pin<Box<dyn Future<Output = Result<Written<T>, E>> + Send + 'b>>
+    + Send
+    + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AppError> + Send + 'static,
+{
+    state.writer.write(users, pairs, write).await
 }
