@@ -30,9 +30,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub presence_ttl_seconds: u64,
 
-    /// Database connections per server process.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
+    /// Database connections per server process [default: 4 on SQLite, 10
+    /// on MySQL/MariaDB].
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub database_max_connections: Option<u32>,
 
     /// Messages per page of a conversation.
     #[arg(long, env = "MESSAGES_TO_LOAD", default_value_t = 15,
@@ -122,6 +124,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// The pool size: SQLite writes one transaction at a time (the writer's)
+    /// and each connection carries its own page and statement caches, so a
+    /// few connections serve it as fast as many and use less memory.
+    pub fn database_max_connections(&self) -> u32 {
+        self.database_max_connections.unwrap_or_else(|| {
+            if self.database_url.starts_with("sqlite:") {
+                4
+            } else {
+                10
+            }
+        })
+    }
+
     /// The settings the domain layer reads.
     pub fn settings(&self) -> Settings {
         Settings {

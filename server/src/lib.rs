@@ -22,8 +22,10 @@ use app::domain::db::DbHealth;
 use app::domain::directory::Directory;
 use app::domain::jobs::JobQueue;
 use app::domain::mail::Mailer;
+use app::domain::messages::RecentMessages;
 use app::domain::presence::Presence;
 use app::domain::redis_link::RedisLink;
+use app::domain::state::Parts;
 use app::domain::stream::Writer;
 use app::domain::stream::retention::{self, Retention};
 use app::domain::{AppState, db, session_store};
@@ -67,6 +69,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 pub struct Runtime {
     pub channels: Arc<dyn ChannelLayer>,
     pub presence: Arc<Presence>,
+    pub recent_messages: Arc<RecentMessages>,
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
 }
@@ -74,9 +77,13 @@ pub struct Runtime {
 impl Runtime {
     /// One node on its own: notifications and presence in memory.
     pub fn single_node() -> Self {
+        let recent_messages = Arc::new(RecentMessages::default());
         Self {
-            channels: Arc::new(InProcessChannelLayer::new()),
+            channels: Arc::new(InProcessChannelLayer::observed_by(observer(
+                &recent_messages,
+            ))),
             presence: Presence::in_process(),
+            recent_messages,
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         }
@@ -88,6 +95,9 @@ impl Runtime {
         let link = RedisLink::new(url)?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
+        // Another node's edit could reach a client before it reaches this
+        // node's cache: fetch from the database instead.
+        let recent_messages = Arc::new(RecentMessages::off());
         Ok(Self {
             channels: Arc::new(RedisChannelLayer::start(
                 Arc::clone(&link),
@@ -95,10 +105,18 @@ impl Runtime {
                 &shutdown,
             )),
             presence: Presence::shared(link, presence_ttl, &tasks, &shutdown),
+            recent_messages,
             tasks,
             shutdown,
         })
     }
+}
+
+/// What this node's connections receive, seen first by the cache of recent
+/// messages (an edit or deletion forgets its message there).
+fn observer(recent: &Arc<RecentMessages>) -> app::domain::channel_layer::Observer {
+    let recent = Arc::clone(recent);
+    Arc::new(move |deliveries| recent.observe(deliveries))
 }
 
 /// Connects to the database (migrating it), picks the channel layer (Redis
@@ -108,7 +126,8 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, Box<dyn std::error::Error>> {
     app::domain::accounts::configure_hashing(config.hashing_limits());
-    let db = db::connect_and_migrate(&config.database_url, config.database_max_connections).await?;
+    let db =
+        db::connect_and_migrate(&config.database_url, config.database_max_connections()).await?;
     let runtime = match &config.redis_url {
         Some(url) => Runtime::clustered(url, Duration::from_secs(config.presence_ttl_seconds))?,
         None => Runtime::single_node(),
@@ -144,6 +163,7 @@ pub fn assemble_state(
     let Runtime {
         channels,
         presence,
+        recent_messages,
         tasks,
         shutdown,
     } = runtime;
@@ -177,7 +197,7 @@ pub fn assemble_state(
         },
         shutdown.clone(),
     ));
-    AppState {
+    AppState::new(Parts {
         leptos_options,
         sessions,
         login_throttle: Arc::new(app::domain::login_throttle::LoginThrottle::new(
@@ -194,7 +214,8 @@ pub fn assemble_state(
         channels,
         shutdown,
         tasks,
-    }
+        recent_messages,
+    })
 }
 
 /// The whole HTTP application.

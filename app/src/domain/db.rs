@@ -36,11 +36,18 @@ pub async fn connect_and_migrate(
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
         });
     let db = Database::connect(options).await?;
     migrate(&db, database_url).await?;
     Ok(db)
 }
+
+/// WAL pages after which a commit copies the log into the database (SQLite's
+/// default is 1,000). Measured with `load closed` (docs/performance.md):
+/// 2,000 costs 15% less CPU per message at the same notify p99; 4,000 and
+/// up save little more and make the commit that checkpoints stall longer.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "2000";
 
 /// When the database last answered. Probes read it first, so under load
 /// they answer at once instead of queueing for a connection behind the

@@ -56,9 +56,35 @@ impl Default for Settings {
     }
 }
 
-/// Cheap to clone: every field is a handle.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The state every request shares: one pointer, so a request (and each
+/// extractor and middleware that takes it) clones one reference count, not
+/// a dozen.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+impl AppState {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// `leptos_axum` finds its options in the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Parts {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
@@ -80,6 +106,8 @@ pub struct AppState {
     /// Every task the node runs besides requests (sockets, workers): shutdown
     /// waits for them, up to a deadline.
     pub tasks: TaskTracker,
+    /// Messages just sent, for the fetches that follow their notifications.
+    pub recent_messages: Arc<super::messages::RecentMessages>,
 }
 
 impl AppState {

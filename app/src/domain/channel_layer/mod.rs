@@ -141,12 +141,17 @@ impl Drop for Registration {
     }
 }
 
+/// Sees every delivery on its way to this node's connections, whoever
+/// published it (this node, or another through Redis).
+pub type Observer = Arc<dyn Fn(&[Delivery]) + Send + Sync>;
+
 /// Delivers within this process: enough for a single node, and the local
 /// half of the Redis layer.
 pub struct InProcessChannelLayer {
     channels: Channels,
     catch_up: watch::Sender<u64>,
     session_endings: broadcast::Sender<SessionEnding>,
+    observer: Option<Observer>,
 }
 
 impl Default for InProcessChannelLayer {
@@ -155,6 +160,7 @@ impl Default for InProcessChannelLayer {
             channels: Arc::default(),
             catch_up: watch::channel(0).0,
             session_endings: broadcast::channel(SESSION_ENDINGS_BUFFER).0,
+            observer: None,
         }
     }
 }
@@ -162,6 +168,14 @@ impl Default for InProcessChannelLayer {
 impl InProcessChannelLayer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A layer that shows every delivery to `observer` first.
+    pub fn observed_by(observer: Observer) -> Self {
+        Self {
+            observer: Some(observer),
+            ..Self::default()
+        }
     }
 
     /// How many users have at least one open connection on this node.
@@ -186,6 +200,9 @@ impl InProcessChannelLayer {
 
 impl ChannelLayer for InProcessChannelLayer {
     fn publish(&self, deliveries: Vec<Delivery>) {
+        if let Some(observer) = &self.observer {
+            observer(&deliveries);
+        }
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         for Delivery { user_id, frame } in deliveries {
             if let Some(sender) = channels.get(&user_id) {

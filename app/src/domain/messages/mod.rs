@@ -2,10 +2,21 @@
 //! reading one, and paging through history.
 
 mod history;
+mod recent;
 mod send;
 
 pub use history::{Cursor, find_visible, into_page, list};
+pub use recent::RecentMessages;
 pub use send::{Sent, send};
+
+/// The message `id` as `viewer_id` may see it: from memory when it was just
+/// sent (the fetch that follows a notification), else from the database.
+pub async fn fetch(state: &AppState, viewer_id: i64, id: i64) -> Result<Message, AppError> {
+    if let Some(message) = state.recent_messages.visible_to(viewer_id, id) {
+        return Ok(message);
+    }
+    find_visible(&state.db, viewer_id, id).await
+}
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -70,6 +81,7 @@ pub async fn edit(
         },
     )
     .await?;
+    state.recent_messages.forget(message_id);
     find_visible(&state.db, editor.id, message_id).await
 }
 
@@ -92,7 +104,7 @@ pub async fn delete(
     }
     let names = participant_names(state, &row).await?;
     let (sender_id, recipient_id) = (row.sender_id, row.recipient_id);
-    stream::commit_with_events(
+    let outcome: Result<(), AppError> = stream::commit_with_events(
         state,
         &[sender_id, recipient_id],
         &[(sender_id, recipient_id), (recipient_id, sender_id)],
@@ -139,7 +151,11 @@ pub async fn delete(
             })
         },
     )
-    .await
+    .await;
+    // The observer forgets it too as the events go out; this covers the
+    // window before they do.
+    state.recent_messages.forget(message_id);
+    outcome
 }
 
 /// The trimmed body, or the reason it is refused.

@@ -109,6 +109,17 @@ pub async fn send(
     };
     let (sender_id, recipient_id) = (sender.id, recipient.id);
     let (sender_name, recipient_name) = (sender.username.clone(), recipient.username.clone());
+    let recent = std::sync::Arc::clone(&state.recent_messages);
+    let sent = Message {
+        id: 0,
+        user: sender.username.clone(),
+        recipient: recipient.username.clone(),
+        timestamp: created_at,
+        body: body.clone(),
+        client_id: client_id.clone(),
+        edited_at: None,
+        deleted: false,
+    };
     let stored = stream::commit_with_events(
         state,
         &[sender_id, recipient_id],
@@ -129,6 +140,9 @@ pub async fn send(
                     }
                     Err(error) => return Err(error.into()),
                 };
+                // Kept for the fetches its notifications bring, before they go out.
+                let message = Message { id, ..sent };
+                batch.after_commit(move || recent.remember(message, sender_id, recipient_id));
                 let mine = batch.conversation(sender_id, recipient_id);
                 mine.last_message_id = id;
                 Batch::changed(mine);

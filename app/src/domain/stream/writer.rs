@@ -63,6 +63,7 @@ pub struct ConversationState {
 pub struct Batch {
     txn: DatabaseTransaction,
     conversations: HashMap<(i64, i64), ConversationState>,
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl Batch {
@@ -81,6 +82,12 @@ impl Batch {
         self.conversations
             .get_mut(&(user, other))
             .unwrap_or_else(|| panic!("conversation ({user}, {other}) was not declared"))
+    }
+
+    /// Runs `action` once the batch has committed, before its events are
+    /// published (never, if it fails).
+    pub fn after_commit(&mut self, action: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(action));
     }
 
     /// Marks a conversation as changed, to be written back.
@@ -223,7 +230,11 @@ async fn run_batch(db: &DatabaseConnection, channels: &dyn ChannelLayer, jobs: V
         let txn = db.begin().await?;
         let latest = lock_streams(&txn, &users).await?;
         let conversations = read_conversations(&txn, &pairs).await?;
-        let mut batch = Batch { txn, conversations };
+        let mut batch = Batch {
+            txn,
+            conversations,
+            after_commit: Vec::new(),
+        };
         let mut events = Vec::new();
         for job in jobs {
             // A write that panics is a bug: the batch fails, nothing commits,
@@ -235,15 +246,18 @@ async fn run_batch(db: &DatabaseConnection, channels: &dyn ChannelLayer, jobs: V
             events.extend(emitted);
             finishes.push(finish);
         }
-        write_conversations(&batch).await?;
+        write_conversations(&batch.txn, &batch.conversations).await?;
         let deliveries = log::append(&batch.txn, latest, events).await?;
         batch.txn.commit().await?;
-        Ok::<_, DbErr>(deliveries)
+        Ok::<_, DbErr>((deliveries, batch.after_commit))
     })
     .await
     .unwrap_or_else(|_| Err(DbErr::Custom("a write batch timed out".to_owned())));
     match outcome {
-        Ok(deliveries) => {
+        Ok((deliveries, after_commit)) => {
+            for action in after_commit {
+                action();
+            }
             for finish in finishes {
                 finish(Ok(()));
             }
@@ -337,9 +351,11 @@ async fn read_conversations(
 }
 
 /// Writes back every conversation the batch changed, in one statement.
-async fn write_conversations(batch: &Batch) -> Result<(), DbErr> {
-    let rows: Vec<conversation::ActiveModel> = batch
-        .conversations
+async fn write_conversations(
+    txn: &DatabaseTransaction,
+    conversations: &HashMap<(i64, i64), ConversationState>,
+) -> Result<(), DbErr> {
+    let rows: Vec<conversation::ActiveModel> = conversations
         .iter()
         .filter(|(_, state)| state.changed)
         .map(|((user, other), state)| conversation::ActiveModel {
@@ -364,7 +380,7 @@ async fn write_conversations(batch: &Batch) -> Result<(), DbErr> {
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&batch.txn)
+        .exec_without_returning(txn)
         .await?;
     Ok(())
 }

@@ -50,9 +50,7 @@ pub async fn show(
     CurrentUser(viewer): CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Message>, AppError> {
-    Ok(axum::Json(
-        messages::find_visible(&state.db, viewer.id, id).await?,
-    ))
+    Ok(axum::Json(messages::fetch(&state, viewer.id, id).await?))
 }
 
 /// `POST /api/v1/message/` `{recipient, body, client_id?}` → 201 with the
