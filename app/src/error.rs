@@ -33,6 +33,10 @@ pub enum AppError {
     Conflict(FieldErrors),
     #[error("The request body is larger than the limit of {0} bytes.")]
     PayloadTooLarge(usize),
+    #[error("The URL is longer than the limit of {0} bytes.")]
+    UriTooLong(usize),
+    #[error("The request headers are larger than the limit of {0} bytes.")]
+    HeadersTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("Too many attempts; try again in {0} seconds.")]
@@ -42,6 +46,9 @@ pub enum AppError {
     /// Too much to do right now: refused rather than queued.
     #[error("The server is busy; try again in {0} seconds.")]
     Busy(u64),
+    /// The request took longer than the server allows one to.
+    #[error("The request took too long; try again.")]
+    TimedOut,
     #[error("Something went wrong on our side; it has been logged.")]
     Internal,
     /// A server function failed to reach the server or to decode its answer.
@@ -115,10 +122,12 @@ impl AppError {
             Self::Validation(_) | Self::BadRequest(_) | Self::ServerFn(_) => 400,
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
+            Self::UriTooLong(_) => 414,
+            Self::HeadersTooLarge(_) => 431,
             Self::UnsupportedMediaType(_) => 415,
             Self::TooManyRequests(_) => 429,
             Self::Internal => 500,
-            Self::Unavailable | Self::Busy(_) => 503,
+            Self::Unavailable | Self::Busy(_) | Self::TimedOut => 503,
         }
     }
 }
@@ -188,8 +197,14 @@ mod server {
             // timeout (MySQL HY000/1205), SQLite busy or locked (5, 6, 517).
             Sqlx::Database(database) => {
                 let code = database.code().unwrap_or_default();
-                matches!(code.as_ref(), "40001" | "5" | "6" | "517")
+                // A statement stopped by the statement timeout (MariaDB
+                // 70100, MySQL 3024) is load, not a bug: 503 too.
+                matches!(code.as_ref(), "40001" | "5" | "6" | "517" | "70100")
                     || database.message().contains("Lock wait timeout")
+                    || database.message().contains("max_statement_time")
+                    || database
+                        .message()
+                        .contains("maximum statement execution time")
             }
             _ => false,
         }
@@ -229,7 +244,7 @@ mod server {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let retry_after = match &self {
                 AppError::TooManyRequests(seconds) | AppError::Busy(seconds) => Some(*seconds),
-                AppError::Unavailable => Some(1),
+                AppError::Unavailable | AppError::TimedOut => Some(1),
                 _ => None,
             };
             let mut response = (status, Json(self.body())).into_response();

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { PASSWORD, registerInNewContext, uniqueName, waitForHydration } from "./helpers";
 
 test("a logged-out visit to the chat page lands on log in", async ({ page }) => {

@@ -1,4 +1,4 @@
-import { expect, test, type Page, type WebSocketRoute } from "@playwright/test";
+import { expect, test, type Page, type WebSocketRoute } from "./test";
 import {
   contrast,
   luminance,
@@ -276,4 +276,25 @@ test("a send whose answer is lost is retried once, shown as pending, and stored 
   expect(new Set(attempts.map((attempt) => attempt.clientId)).size).toBe(1);
   await max.reload();
   await expect(bubbles(max)).toHaveText(["through a flaky network"]);
+});
+
+test("bidi controls in a message reorder only that message, never what is around it", async ({ browser }) => {
+  const aliceName = uniqueName("alice");
+  const bobName = uniqueName("bob");
+  const alice = await registerInNewContext(browser, aliceName);
+  await registerInNewContext(browser, bobName);
+  await openConversation(alice, bobName);
+  // U+202E (right-to-left override) left open: unisolated, it would flip
+  // "You: " and the rest of the line around it.
+  const spoof = "invoice \u202Egpj.exe";
+  await alice.locator(".composer textarea").fill(spoof);
+  await alice.locator(".composer textarea").press("Enter");
+  const body = bubbles(alice).last();
+  await expect(body).toHaveText(spoof);
+  await expect(body).toHaveAttribute("dir", "auto");
+  await expect(body).toHaveCSS("unicode-bidi", "isolate");
+  const preview = alice.locator(".conversation-item .conversation-preview").first();
+  await expect(preview).toHaveText(`You: ${spoof}`);
+  await expect(preview.locator("bdi")).toHaveText(spoof);
+  await expect(preview.locator("bdi")).toHaveCSS("unicode-bidi", "isolate");
 });

@@ -1,4 +1,4 @@
-import { expect, test, type WebSocketRoute } from "@playwright/test";
+import { expect, test, type WebSocketRoute } from "./test";
 import { clusterConfigured, clusterNodes } from "./cluster-nodes";
 import { PASSWORD, uniqueName, waitForHydration } from "./helpers";
 

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./test";
 import { personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
 
 function conversationItem(page: Page, username: string) {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { PASSWORD, personLink, uniqueName } from "./helpers";
 
 // The server renders every page in full, so reading works before the WASM

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { PASSWORD, uniqueName, waitForHydration } from "./helpers";
 
 // make test points the server's file outbox here (MAIL_OUTBOX_DIR).

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./test";
 import { waitForHydration, watchForPageErrors } from "./helpers";
 
 test("the optimised wasm instantiates and hydrates: a click handler works", async ({ page }) => {
@@ -28,4 +28,24 @@ test("static assets are hashed, compressed and cached for a year", async ({ page
   expect(response.status()).toBe(200);
   expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
   expect(["br", "gzip"]).toContain(response.headers()["content-encoding"]);
+});
+
+test("pages carry a strict Content-Security-Policy that refuses a script without its nonce", async ({
+  page,
+  policyViolations,
+}) => {
+  const response = await page.goto("/login");
+  const policy = response!.headers()["content-security-policy"];
+  expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).toContain("object-src 'none'");
+  await waitForHydration(page); // the nonced hydration scripts ran
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.injected = true";
+    document.body.append(script);
+  });
+  await expect.poll(() => policyViolations.length).toBeGreaterThan(0);
+  expect(await page.evaluate(() => "injected" in window)).toBe(false);
+  policyViolations.length = 0; // this one was provoked on purpose
 });

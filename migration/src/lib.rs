@@ -13,6 +13,8 @@ mod m20261128_000005_create_conversations;
 mod m20261128_000006_create_password_resets;
 mod m20261129_000007_backfill_event_data;
 mod m20261129_000008_add_conversation_unread;
+mod m20261129_000009_forget_sessions_holding_hashes;
+mod m20261129_000010_fold_lookalike_usernames;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_create_password_resets::Migration),
             Box::new(m20261129_000007_backfill_event_data::Migration),
             Box::new(m20261129_000008_add_conversation_unread::Migration),
+            Box::new(m20261129_000009_forget_sessions_holding_hashes::Migration),
+            Box::new(m20261129_000010_fold_lookalike_usernames::Migration),
         ]
     }
 }

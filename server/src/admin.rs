@@ -12,7 +12,7 @@ use crate::config::{Config, UserCommand};
 
 /// Runs one command against the configured database; returns what to print.
 pub async fn run(config: &Config, command: UserCommand) -> Result<String, String> {
-    let db = db::connect_and_migrate(&config.database_url, 2)
+    let db = db::connect_and_migrate(&config.database_url, 2, config.database_timeouts())
         .await
         .map_err(|error| format!("cannot open the database: {error}"))?;
     let outcome = match command {

@@ -1,7 +1,11 @@
 //! The server's configuration: flags or environment variables, parsed once at
 //! start-up. `.env.sample` lists every setting with its default.
 
+use std::time::Duration;
+
 use app::domain::Settings;
+use app::domain::client_ip::TrustedProxies;
+use app::domain::limits::{Rate, Rates};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Clone, Parser)]
@@ -35,6 +39,15 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub database_max_connections: Option<u32>,
+    /// Seconds a request waits for a free database connection (then 503).
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub database_acquire_timeout_seconds: u64,
+    /// Seconds one statement may run on MySQL/MariaDB before the server
+    /// stops it (then 503); on SQLite, the longest wait for a lock (at most 5).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub database_statement_timeout_seconds: u64,
 
     /// Messages per page of a conversation.
     #[arg(long, env = "MESSAGES_TO_LOAD", default_value_t = 15,
@@ -43,7 +56,7 @@ pub struct Config {
 
     /// The longest message accepted, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 5000,
-          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_message_chars: u32,
 
     /// Mark the session cookie `Secure`; set when users reach ChatApp over https.
@@ -88,6 +101,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_FROM", default_value = "ChatApp <chatapp@localhost>")]
     pub mail_from: String,
 
+    /// Seconds an SMTP exchange may take before the mail counts as failed.
+    #[arg(long, env = "SMTP_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub smtp_timeout_seconds: u64,
+
     /// Where e-mail goes without `SMTP_URL`: one `.eml` file per message.
     #[arg(long, env = "MAIL_OUTBOX_DIR", default_value = "data/outbox")]
     pub mail_outbox_dir: std::path::PathBuf,
@@ -114,6 +132,64 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub hash_queue: u32,
 
+    /// Days a session stays idle before it ends (every request it makes
+    /// starts the count again); it ends `SESSION_DAYS` after log-in anyway.
+    #[arg(long, env = "SESSION_IDLE_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u64).range(1..=365))]
+    pub session_idle_days: u64,
+
+    /// Proxies whose `X-Forwarded-For` (or `Forwarded`) header names the
+    /// client: comma-separated addresses or CIDR ranges. Empty: trust none.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1/128")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Sign-ups per client address (`BURST/PERIOD`, e.g. `10/1h`; `off`).
+    #[arg(long, env = "LIMIT_SIGN_UP_PER_IP", default_value = "10/1h")]
+    pub limit_sign_up_per_ip: Rate,
+    /// Log-in attempts per client address.
+    #[arg(long, env = "LIMIT_LOG_IN_PER_IP", default_value = "50/10m")]
+    pub limit_log_in_per_ip: Rate,
+    /// Log-in attempts per account (and current-password checks).
+    #[arg(long, env = "LIMIT_LOG_IN_PER_ACCOUNT", default_value = "10/100s")]
+    pub limit_log_in_per_account: Rate,
+    /// Messages sent per user (and edits, deletions).
+    #[arg(long, env = "LIMIT_SENDS_PER_USER", default_value = "60/10s")]
+    pub limit_sends_per_user: Rate,
+    /// Password-reset requests per e-mail address.
+    #[arg(long, env = "LIMIT_RESET_PER_ADDRESS", default_value = "3/1h")]
+    pub limit_reset_per_address: Rate,
+    /// Password-reset requests per client address.
+    #[arg(long, env = "LIMIT_RESET_PER_IP", default_value = "10/1h")]
+    pub limit_reset_per_ip: Rate,
+    /// WebSocket connections opened per user.
+    #[arg(long, env = "LIMIT_SOCKETS_PER_USER", default_value = "30/1m")]
+    pub limit_sockets_per_user: Rate,
+    /// WebSocket connections opened per client address.
+    #[arg(long, env = "LIMIT_SOCKETS_PER_IP", default_value = "120/1m")]
+    pub limit_sockets_per_ip: Rate,
+    /// Typing and away/online frames per socket; over it they are dropped.
+    #[arg(long, env = "LIMIT_SIGNALS_PER_SOCKET", default_value = "20/10s")]
+    pub limit_signals_per_socket: Rate,
+    /// WebSockets one user may hold open on one node at once.
+    #[arg(long, env = "MAX_SOCKETS_PER_USER", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_sockets_per_user: u32,
+
+    /// Seconds a client gets to send a request's headers (new connections
+    /// and kept-alive ones between requests).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request (not a WebSocket) may take before it is abandoned
+    /// with 503 and `Retry-After`.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+    /// Seconds shutdown waits for requests, sockets and background work.
+    #[arg(long, env = "SHUTDOWN_DEADLINE_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub shutdown_deadline_seconds: u64,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -137,6 +213,14 @@ impl Config {
         })
     }
 
+    /// How long the application waits on the database.
+    pub fn database_timeouts(&self) -> app::domain::db::DbTimeouts {
+        app::domain::db::DbTimeouts {
+            acquire: Duration::from_secs(self.database_acquire_timeout_seconds),
+            statement: Duration::from_secs(self.database_statement_timeout_seconds),
+        }
+    }
+
     /// The settings the domain layer reads.
     pub fn settings(&self) -> Settings {
         Settings {
@@ -149,8 +233,34 @@ impl Config {
             public_url: self.public_url.clone().unwrap_or_default(),
             max_in_flight: self.max_in_flight as usize,
             event_retention: std::time::Duration::from_hours(24 * self.event_retention_days),
-            ..Settings::default()
+            session_idle: Duration::from_hours(24 * self.session_idle_days),
+            trusted_proxies: self.trusted_proxies.clone(),
+            rates: Rates {
+                sign_up_per_ip: self.limit_sign_up_per_ip,
+                log_in_per_ip: self.limit_log_in_per_ip,
+                log_in_per_account: self.limit_log_in_per_account,
+                sends_per_user: self.limit_sends_per_user,
+                reset_per_address: self.limit_reset_per_address,
+                reset_per_ip: self.limit_reset_per_ip,
+                sockets_per_user: self.limit_sockets_per_user,
+                sockets_per_ip: self.limit_sockets_per_ip,
+                signals_per_socket: self.limit_signals_per_socket,
+            },
+            max_sockets_per_user: self.max_sockets_per_user as usize,
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
         }
+    }
+
+    /// How connections are served.
+    pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
+        crate::listener::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+        }
+    }
+
+    /// How long shutdown waits.
+    pub fn shutdown_deadline(&self) -> Duration {
+        Duration::from_secs(self.shutdown_deadline_seconds)
     }
 
     /// How password hashing is bounded.

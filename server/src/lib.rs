@@ -8,6 +8,8 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod listener;
+pub mod rpc;
 pub mod security;
 pub mod telemetry;
 pub mod ws;
@@ -21,6 +23,7 @@ use app::domain::channel_layer::{ChannelLayer, InProcessChannelLayer, LayerStatu
 use app::domain::db::DbHealth;
 use app::domain::directory::Directory;
 use app::domain::jobs::JobQueue;
+use app::domain::limits::RateLimits;
 use app::domain::mail::Mailer;
 use app::domain::messages::RecentMessages;
 use app::domain::presence::Presence;
@@ -48,7 +51,8 @@ use tower::ServiceBuilder;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
@@ -57,17 +61,21 @@ use crate::config::Config;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chatapp_session";
+/// Its name over https: the `__Host-` prefix makes browsers refuse it unless
+/// it is `Secure`, for this exact host and path `/`, so a sibling subdomain
+/// cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-chatapp_session";
 /// How long `/readyz` waits for the database before calling it unreachable.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often expired sessions are swept from the database.
 const SESSION_SWEEP_PERIOD: Duration = Duration::from_hours(1);
-/// How long shutdown waits for sockets and background work to finish.
-const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The parts a node runs besides its database: where notifications go,
 /// presence, and the owner of every background task.
 pub struct Runtime {
     pub channels: Arc<dyn ChannelLayer>,
+    /// The link to the other nodes, when there are any.
+    pub redis: Option<Arc<RedisLink>>,
     pub presence: Arc<Presence>,
     pub recent_messages: Arc<RecentMessages>,
     pub tasks: TaskTracker,
@@ -82,6 +90,7 @@ impl Runtime {
             channels: Arc::new(InProcessChannelLayer::observed_by(observer(
                 &recent_messages,
             ))),
+            redis: None,
             presence: Presence::in_process(),
             recent_messages,
             tasks: TaskTracker::new(),
@@ -104,7 +113,8 @@ impl Runtime {
                 &tasks,
                 &shutdown,
             )),
-            presence: Presence::shared(link, presence_ttl, &tasks, &shutdown),
+            presence: Presence::shared(Arc::clone(&link), presence_ttl, &tasks, &shutdown),
+            redis: Some(link),
             recent_messages,
             tasks,
             shutdown,
@@ -126,8 +136,12 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, Box<dyn std::error::Error>> {
     app::domain::accounts::configure_hashing(config.hashing_limits());
-    let db =
-        db::connect_and_migrate(&config.database_url, config.database_max_connections()).await?;
+    let db = db::connect_and_migrate(
+        &config.database_url,
+        config.database_max_connections(),
+        config.database_timeouts(),
+    )
+    .await?;
     let runtime = match &config.redis_url {
         Some(url) => Runtime::clustered(url, Duration::from_secs(config.presence_ttl_seconds))?,
         None => Runtime::single_node(),
@@ -140,6 +154,7 @@ pub async fn build_state(
         config.smtp_url.as_deref(),
         &config.mail_outbox_dir,
         &config.mail_from,
+        Duration::from_secs(config.smtp_timeout_seconds),
     )?;
     Ok(assemble_state(
         db,
@@ -162,6 +177,7 @@ pub fn assemble_state(
 ) -> AppState {
     let Runtime {
         channels,
+        redis,
         presence,
         recent_messages,
         tasks,
@@ -200,8 +216,10 @@ pub fn assemble_state(
     AppState::new(Parts {
         leptos_options,
         sessions,
-        login_throttle: Arc::new(app::domain::login_throttle::LoginThrottle::new(
-            settings.login_limit,
+        limits: Arc::new(RateLimits::new(
+            &settings.rates,
+            settings.max_sockets_per_user,
+            redis.as_ref(),
         )),
         mailer: Arc::new(mailer),
         jobs: Arc::new(JobQueue::start(&tasks, &shutdown)),
@@ -220,13 +238,21 @@ pub fn assemble_state(
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let secure = state.settings.secure_cookies;
     let session_layer = SessionManagerLayer::new(state.sessions.clone())
-        .with_name(SESSION_COOKIE)
-        .with_secure(state.settings.secure_cookies)
+        .with_name(if secure {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        })
+        .with_secure(secure)
+        .with_path("/")
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(
-            state.settings.session_days,
+        // Idle this long and it ends; `end_expired_sessions` ends it
+        // `SESSION_DAYS` after log-in however active.
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(state.settings.session_idle.as_secs()).unwrap_or(i64::MAX),
         )));
     let auth_layer = AuthManagerLayerBuilder::new(
         Backend::new(state.db.clone(), Arc::clone(&state.directory)),
@@ -252,15 +278,26 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::end_expired_sessions,
+        ))
         .layer(auth_layer)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             explain_bare_errors,
         ))
+        .layer(middleware::from_fn(rpc::answer_bad_arguments))
         .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(security::bound_request_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cache_static_assets,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
         ))
         // Level 4: most of the size win at a fraction of the CPU of the maximum;
         // API answers under 1 KiB are not worth compressing at all.
@@ -269,6 +306,11 @@ pub fn app(state: AppState) -> Router {
                 .quality(CompressionLevel::Precise(4))
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::deadline,
+        ))
+        .layer(middleware::from_fn(security::bound_request_head))
         // Past `max_in_flight` requests, refuse at once (503) rather than queue.
         .layer(
             ServiceBuilder::new()
@@ -280,7 +322,15 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                // The path only: query strings can hold secrets (a reset
+                // link's token), and headers hold session cookies.
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
@@ -342,19 +392,37 @@ async fn readiness(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The session and log-in layers answer a failure (typically: the database is
-/// down) with a bare, empty 500. Give it the same JSON shape as every other
-/// error, and the honest status: 503 when the database is unreachable.
+/// Some layers answer with a bare, empty error: the session and log-in
+/// layers a 500 when the database is down, the server-function router a 405
+/// for a wrong method. Give each the same JSON shape as every other error,
+/// and a 500 the honest status: 503 when the database is unreachable.
 async fn explain_bare_errors(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
-    let is_bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+    let status = response.status();
+    let is_bare = (status.is_client_error() || status.is_server_error())
         && !response.headers().contains_key(header::CONTENT_TYPE);
     if !is_bare {
         return response;
+    }
+    if status != StatusCode::INTERNAL_SERVER_ERROR {
+        // Keep the status and its headers (Allow, Retry-After); say it in JSON.
+        let (mut parts, _) = response.into_parts();
+        let detail = format!("{}.", status.canonical_reason().unwrap_or("Refused"));
+        let body = app::wire::ErrorBody {
+            detail,
+            errors: None,
+        };
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        return Response::from_parts(parts, axum::body::Body::from(json));
     }
     let database_ok = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
         .await
@@ -402,14 +470,18 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let shutdown = state.shutdown.clone();
     let tasks = state.tasks.clone();
     let db = state.db.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal(shutdown))
-        .await?;
+    let deadline = config.shutdown_deadline();
+    tokio::spawn(shutdown_signal(shutdown.clone()));
+    listener::serve(
+        listener,
+        app(state),
+        config.connection_limits(),
+        shutdown,
+        deadline,
+    )
+    .await;
     tasks.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, tasks.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(deadline, tasks.wait()).await.is_err() {
         tracing::warn!(
             remaining = tasks.len(),
             "shutdown deadline passed; stopping the tasks still running"

@@ -15,7 +15,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     // Every socket is a file descriptor: allow as many as the system does.
-    if let Ok((_, hard)) = rlimit::Resource::NOFILE.get() {
+    // Privileged, raise the hard limit too; otherwise use all of it.
+    const WANTED: u64 = 1 << 20;
+    if rlimit::Resource::NOFILE.set(WANTED, WANTED).is_err()
+        && let Ok((_, hard)) = rlimit::Resource::NOFILE.get()
+    {
         let _ = rlimit::Resource::NOFILE.set(hard, hard);
     }
     let mut config = Config::parse();

@@ -1,11 +1,143 @@
-//! Refuses state-changing requests that come from another site (CSRF), on top
-//! of the session cookie's `SameSite=Lax`.
+//! What every request passes on its way in and every response on its way
+//! out: cross-site refusal (CSRF, on top of the cookie's `SameSite=Lax`),
+//! bounds on the request head, a deadline, and the security headers.
 
+use std::time::Duration;
+
+use app::domain::AppState;
+use app::domain::auth::{self, AuthSession};
 use app::error::AppError;
-use axum::extract::Request;
-use axum::http::{HeaderMap, header};
+use app::wire::MAX_REQUEST_BYTES;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+/// The longest URL (path and query) served; longer gets 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry; more gets
+/// 431. Browsers send a few KiB; hyper's own hard limit sits above this.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Middleware: refuses a request whose URL or headers are too large before
+/// any work, with the JSON error every client understands.
+pub async fn bound_request_head(request: Request, next: Next) -> Response {
+    let uri_length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |path| path.as_str().len());
+    if uri_length > MAX_URI_BYTES {
+        return AppError::UriTooLong(MAX_URI_BYTES).into_response();
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return AppError::HeadersTooLarge(MAX_HEADER_BYTES).into_response();
+    }
+    next.run(request).await
+}
+
+/// Middleware: a body that says it is over the limit is refused (413)
+/// before anything reads it; `RequestBodyLimitLayer` inside cuts off one
+/// that does not say its length.
+pub async fn bound_request_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok())
+        .and_then(|length| length.parse::<u64>().ok());
+    let known = axum::body::HttpBody::size_hint(request.body()).lower();
+    if declared.is_some_and(|length| length > MAX_REQUEST_BYTES as u64)
+        || known > MAX_REQUEST_BYTES as u64
+    {
+        return AppError::PayloadTooLarge(MAX_REQUEST_BYTES).into_response();
+    }
+    next.run(request).await
+}
+
+/// Middleware: a request (not a WebSocket, which lives on after its upgrade
+/// answer) that takes longer than `REQUEST_TIMEOUT_SECONDS` is abandoned and
+/// answered 503 with `Retry-After`, so a stuck dependency cannot pile
+/// requests up without bound.
+pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit: Duration = state.settings.request_timeout;
+    tokio::time::timeout(limit, next.run(request))
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(seconds = limit.as_secs(), "request timed out");
+            AppError::TimedOut.into_response()
+        })
+}
+
+/// Middleware (inside the log-in layer): a session past its absolute
+/// lifetime (`SESSION_DAYS` after its log-in, however active) is logged out
+/// before the request is served, which then proceeds as anonymous.
+pub async fn end_expired_sessions(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(mut session) = request.extensions().get::<AuthSession>().cloned()
+        && session.user.is_some()
+        && auth::session_deadline(&session.session, &state.settings)
+            .await
+            .is_none_or(|deadline| deadline <= chrono::Utc::now())
+    {
+        if let Err(error) = auth::log_out(&mut session, &state).await {
+            return error.into_response();
+        }
+        request.extensions_mut().insert(session);
+    }
+    next.run(request).await
+}
+
+/// Middleware: the headers every response carries. Pages get their
+/// Content-Security-Policy (with the page's nonce) from the shell; anything
+/// else that has none (JSON, errors) gets one that allows nothing.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_static = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Links in messages lead elsewhere: tell nobody where from.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    // Pages and API answers are someone's own: never kept by a browser's or
+    // a proxy's cache. Static assets say their own policy.
+    if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.settings.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
+    response
+}
 
 /// Middleware: a non-safe method (POST, PUT, PATCH, DELETE) from another site
 /// gets 403.

@@ -189,7 +189,7 @@ async fn shutdown_closes_sockets_with_going_away() {
 async fn a_socket_that_stops_answering_pings_is_reaped() {
     let settings = app::domain::Settings {
         ws_ping_interval: std::time::Duration::from_secs(1),
-        ..Default::default()
+        ..common::test_settings()
     };
     let app = TestApp::with_settings(Backend::Sqlite, settings)
         .await
@@ -271,7 +271,7 @@ async fn since_replays_what_was_missed_in_order_then_goes_live() {
 async fn too_far_behind_or_ahead_is_told_to_resync() {
     let settings = app::domain::Settings {
         replay_limit: 3,
-        ..Default::default()
+        ..common::test_settings()
     };
     let app = TestApp::with_settings(Backend::Sqlite, settings)
         .await
@@ -424,4 +424,156 @@ async fn ending_other_sessions_closes_their_sockets_only() {
     this_socket
         .expect_frame(&message_event(id, 1, "bob", 0))
         .await;
+}
+
+/// Client frames are a few dozen bytes: one over the limit closes the socket
+/// with 1009, before it is read whole.
+#[tokio::test]
+async fn a_frame_larger_than_any_client_sends_closes_with_1009() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let ann = app.user("ann").await;
+    let mut socket = connect("ann", address, &ann).await;
+    let padding = "x".repeat(server::ws::MAX_CLIENT_FRAME + 1);
+    socket.send(&json!({"type": "typing", "to": padding}));
+    assert_eq!(socket.expect_closed().await, Some(1009));
+}
+
+/// Text frames must be UTF-8: anything else closes with 1007, not a reset.
+#[tokio::test]
+async fn text_that_is_not_utf8_closes_with_1007() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let ann = app.user("ann").await;
+    let mut socket = connect("ann", address, &ann).await;
+    socket.send_message(tungstenite::Message::Frame(Frame::message(
+        vec![0xff, 0xfe, 0xfd],
+        OpCode::Data(Data::Text),
+        true,
+    )));
+    assert_eq!(socket.expect_closed().await, Some(1007));
+}
+
+/// One user holds at most `max_sockets_per_user` sockets on a node; past
+/// that the handshake is refused (429), and closing one frees its place.
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_sockets() {
+    let settings = app::domain::Settings {
+        max_sockets_per_user: 2,
+        ..common::test_settings()
+    };
+    let app = TestApp::with_settings(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let address = listen(&app).await;
+    let ann = app.user("ann").await;
+    let first = connect("first", address, &ann).await;
+    let _second = connect("second", address, &ann).await;
+    let (status, body) = refusal(TestSocket::open("third", address, &as_client(&ann)).await);
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body["detail"].is_string(), "{body}");
+    // Another user is not affected.
+    let bob = app.user("bob").await;
+    connect("bob", address, &bob).await;
+    // Once the server has seen the first close, a new one is let in.
+    drop(first);
+    common::wait_until("a socket slot is free again", async || {
+        TestSocket::open("again", address, &as_client(&ann))
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string())
+    })
+    .await;
+}
+
+/// A socket lives no longer than its session: idle past its expiry, the
+/// session ends and the socket closes with 4401.
+#[tokio::test]
+async fn a_socket_closes_with_4401_when_its_session_expires() {
+    let settings = app::domain::Settings {
+        session_idle: std::time::Duration::from_secs(2),
+        ..common::test_settings()
+    };
+    let app = TestApp::with_settings(Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let address = listen(&app).await;
+    let mut ann = app.user("ann").await;
+    let mut socket = connect("ann", address, &ann).await;
+    assert_eq!(socket.expect_closed().await, Some(4401));
+    // The session is gone for requests too.
+    assert_eq!(
+        ann.get("/api/v1/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Generated client frames (JSON of every shape, unknown types, wrong
+/// fields, plain text, binary, pings) never break a socket: it stays open,
+/// and the next event reaches it. The run is seeded, so it is the same
+/// every time.
+#[tokio::test]
+async fn malformed_client_frames_leave_the_socket_working() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use tungstenite::Message;
+
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let ann = app.user("ann").await;
+    let mut bob = app.user("bob").await;
+    let mut socket = connect("ann", address, &ann).await;
+
+    let text = prop_oneof![
+        "[ -~]{0,200}",
+        any::<String>().prop_map(|text| text.chars().take(200).collect::<String>()),
+    ];
+    let kind = prop_oneof![
+        prop::sample::select(vec!["typing", "presence", "away", "online", "ping", ""])
+            .prop_map(str::to_owned),
+        "[a-z]{1,10}",
+    ];
+    let value = prop_oneof![
+        Just(Value::Null),
+        any::<i64>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+        prop::sample::select(vec!["bob", "ann", "away", "online", "nobody"]).prop_map(Value::from),
+        "[ -~]{0,300}".prop_map(Value::from),
+        Just(json!({"nested": [1, 2, 3]})),
+    ];
+    let frame = prop_oneof![
+        4 => (kind, prop::collection::vec((prop::sample::select(vec!["to", "status", "seq", "since"]), value), 0..3))
+            .prop_map(|(kind, fields)| {
+                let mut object = serde_json::Map::new();
+                object.insert("type".into(), Value::from(kind));
+                for (key, value) in fields {
+                    object.insert(key.into(), value);
+                }
+                Message::Text(Value::Object(object).to_string().into())
+            }),
+        2 => text.prop_map(|text| Message::Text(text.into())),
+        1 => prop::collection::vec(any::<u8>(), 0..300).prop_map(|bytes| Message::Binary(bytes.into())),
+        1 => prop::collection::vec(any::<u8>(), 0..100).prop_map(|bytes| Message::Ping(bytes.into())),
+    ];
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    for _ in 0..300 {
+        socket.send_message(frame.new_tree(&mut runner).unwrap().current());
+    }
+    let id = bob.send_message("ann", "still listening").await;
+    // Typing and presence signals the frames set off may come first; the
+    // socket must not close before the message's event.
+    loop {
+        let next = socket.next_frame("the message's event").await;
+        if next["type"] == "message" {
+            assert_eq!(next, message_event(id, 1, "bob", 1));
+            break;
+        }
+    }
 }

@@ -5,12 +5,14 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Avatar(#[prop(into)] name: String) -> impl IntoView {
+    // One of 24 hues, each a class in the stylesheet: an inline `style`
+    // would need the Content-Security-Policy to allow inline styles.
     let hue = name.bytes().fold(7u32, |hash, byte| {
         hash.wrapping_mul(31).wrapping_add(u32::from(byte))
-    }) % 360;
+    }) % 24;
     let initial = name.chars().next().unwrap_or('?').to_string();
     view! {
-        <span class="avatar" style=format!("--hue: {hue}") aria-hidden="true">
+        <span class="avatar" data-hue=hue.to_string() aria-hidden="true">
             {initial}
         </span>
     }

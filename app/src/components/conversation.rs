@@ -283,7 +283,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                                         } else if deleted {
                                             view! { <p class="message-body tombstone">"Message deleted"</p> }.into_any()
                                         } else {
-                                            view! { <p class="message-body">{body.clone()}</p> }.into_any()
+                                            view! { <p class="message-body" dir="auto">{body.clone()}</p> }.into_any()
                                         }}
                                         <span class="message-meta">
                                             <time class="message-time" datetime=timestamp.to_rfc3339()>
@@ -308,7 +308,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                         data-state=if message.retrying { "retrying" } else { "sending" }
                     >
                         <div class="bubble">
-                            <p class="message-body">{message.body}</p>
+                            <p class="message-body" dir="auto">{message.body}</p>
                             <span class="message-time">
                                 {if message.retrying { "Not sent yet · retrying…" } else { "Sending…" }}
                             </span>

@@ -74,12 +74,13 @@ fn ConversationItem(conversation: Conversation) -> impl IntoView {
     let preview = conversation.last_message.clone();
     let from_me = preview.user.eq_ignore_ascii_case(&me);
     let ellipsis = if preview.truncated { "…" } else { "" };
+    // Someone else's text sits in <bdi>: a right-to-left override in it
+    // cannot reorder "You: " or the ellipsis around it.
     let text = if preview.deleted {
-        "Message deleted".to_owned()
-    } else if from_me {
-        format!("You: {}{ellipsis}", preview.body)
+        view! { "Message deleted" }.into_any()
     } else {
-        format!("{}{ellipsis}", preview.body)
+        let prefix = if from_me { "You: " } else { "" };
+        view! { {prefix}<bdi>{preview.body.clone()}</bdi>{ellipsis} }.into_any()
     };
     let timestamp = preview.timestamp;
     let unread = conversation.unread;

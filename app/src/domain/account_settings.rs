@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
 use super::AppState;
 use super::accounts;
-use super::auth::{AuthSession, SessionUser};
+use super::auth::{self, AuthSession, SessionUser};
 use super::entities::user;
 use crate::error::{AppError, FieldErrors};
 use crate::wire::{AccountChanges, AccountSettings};
@@ -113,10 +113,16 @@ async fn check_current_password(
     user: &SessionUser,
     password: &str,
 ) -> Result<(), AppError> {
-    state.login_throttle.check(&user.username)?;
-    if accounts::verify_credentials(&state.db, &user.username, password)
-        .await?
-        .is_none()
+    state
+        .limits
+        .log_in_per_account
+        .check(&accounts::username_key(&user.username))
+        .await?;
+    let fits = accounts::credentials_within_bounds(&user.username, password).is_ok();
+    if !fits
+        || accounts::verify_credentials(&state.db, &user.username, password)
+            .await?
+            .is_none()
     {
         return Err(AppError::invalid(
             "current_password",
@@ -165,5 +171,14 @@ async fn stay_logged_in(
         .await?
         .ok_or(AppError::Unauthorized)?;
     session.login(&SessionUser::from(fresh)).await?;
+    // The id anyone may have learned before the change is worthless after;
+    // this browser's sockets follow the session to its new id.
+    let before = session.session.id();
+    auth::rotate_id(session).await?;
+    if let (Some(before), Some(after)) = (before, session.session.id()) {
+        state
+            .channels
+            .rename_session(&before.to_string(), &after.to_string());
+    }
     Ok(())
 }

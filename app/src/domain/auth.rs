@@ -1,12 +1,14 @@
 //! Log-in sessions through axum-login: who the caller is, checked on every
 //! request from the session cookie.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum_login::{AuthUser, AuthnBackend};
 use sea_orm::DatabaseConnection;
 
 use super::directory::{Directory, UserRecord};
+use super::limits::address_key;
 use super::{AppState, accounts};
 use crate::error::AppError;
 use crate::wire::{Credentials, Registration};
@@ -19,8 +21,8 @@ pub type AuthSession = axum_login::AuthSession<Backend>;
 pub struct SessionUser {
     pub id: i64,
     pub username: String,
-    /// What sessions are checked against: the password hash and the session
-    /// epoch. A new password, or a new epoch, ends every session.
+    /// What sessions are checked against: the session epoch, which a new
+    /// password or "log out everywhere" bumps, ending every session.
     auth_hash: String,
 }
 
@@ -57,7 +59,7 @@ impl AuthUser for SessionUser {
         self.id
     }
 
-    /// Changing the password or the epoch changes it, which ends sessions.
+    /// A new epoch changes it, which ends sessions.
     fn session_auth_hash(&self) -> &[u8] {
         self.auth_hash.as_bytes()
     }
@@ -129,22 +131,40 @@ impl From<axum_login::Error<Backend>> for AppError {
 pub async fn sign_up(
     session: &mut AuthSession,
     state: &AppState,
+    client: IpAddr,
     registration: Registration,
 ) -> Result<SessionUser, AppError> {
-    let user = SessionUser::from(accounts::register(&state.db, registration).await?);
+    state
+        .limits
+        .sign_up_per_ip
+        .check(&address_key(client))
+        .await?;
+    let registered = accounts::register(&state.db, registration).await?;
+    let user = SessionUser::from(registered.user);
+    if let Some(address) = registered.email_taken {
+        super::password_reset::tell_owner_of_sign_up_attempt(state, address, &user.username)?;
+    }
     start_session(session, &state.db, &user).await?;
     Ok(user)
 }
 
 /// Logs `credentials` in on this session, with a fresh session id (so an id
-/// planted before log-in is worthless), and records the log-in time. Attempts
-/// per account are throttled against password guessing.
+/// planted before log-in is worthless), and records the log-in time.
+/// Oversized credentials are refused before any work; attempts are limited
+/// per client address (password spraying) and per account (guessing).
 pub async fn log_in(
     session: &mut AuthSession,
     state: &AppState,
+    client: IpAddr,
     credentials: Credentials,
 ) -> Result<SessionUser, AppError> {
-    state.login_throttle.check(&credentials.username)?;
+    accounts::credentials_within_bounds(&credentials.username, &credentials.password)?;
+    let limits = &state.limits;
+    limits.log_in_per_ip.check(&address_key(client)).await?;
+    limits
+        .log_in_per_account
+        .check(&accounts::username_key(&credentials.username))
+        .await?;
     let user = session
         .authenticate(credentials)
         .await?
@@ -161,14 +181,59 @@ async fn start_session(
     user: &SessionUser,
 ) -> Result<(), AppError> {
     session.login(user).await?;
-    // axum-login rotates the id only for a session that never held a log-in;
-    // rotate always, so no id known before log-in is worth anything after.
-    session.session.cycle_id().await.map_err(|error| {
-        tracing::error!(%error, "cannot rotate the session id");
-        AppError::Internal
-    })?;
+    rotate_id(session).await?;
+    session
+        .session
+        .insert(LOGGED_IN_AT, chrono::Utc::now().timestamp())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot record the log-in time");
+            AppError::Internal
+        })?;
     accounts::record_login(db, user.id).await?;
     Ok(())
+}
+
+/// Gives the session a new id, keeping its data: axum-login rotates only a
+/// session that never held a log-in, and a log-in or a new password must
+/// leave every earlier id worthless.
+///
+/// Saved at once: the new id exists (and can be named to the channel layer)
+/// before the response is written.
+pub async fn rotate_id(session: &AuthSession) -> Result<(), AppError> {
+    let rotated = async {
+        session.session.cycle_id().await?;
+        session.session.save().await
+    };
+    rotated.await.map_err(|error| {
+        tracing::error!(%error, "cannot rotate the session id");
+        AppError::Internal
+    })
+}
+
+/// The session key holding when its user logged in (Unix seconds).
+const LOGGED_IN_AT: &str = "chatapp.logged_in_at";
+
+/// When a logged-in session ends, whatever happens: `SESSION_DAYS` after its
+/// log-in. `None` for a session with no log-in time (from before this was
+/// recorded), which counts as ended.
+pub async fn session_deadline(
+    session: &tower_sessions::Session,
+    settings: &super::Settings,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let logged_in_at: i64 = session.get(LOGGED_IN_AT).await.ok().flatten()?;
+    chrono::DateTime::from_timestamp(logged_in_at, 0)
+        .map(|at| at + chrono::Duration::days(settings.session_days))
+}
+
+/// The same, read from a stored session's data.
+pub fn deadline_of<S: std::hash::BuildHasher>(
+    data: &std::collections::HashMap<String, serde_json::Value, S>,
+    settings: &super::Settings,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let logged_in_at = data.get(LOGGED_IN_AT)?.as_i64()?;
+    chrono::DateTime::from_timestamp(logged_in_at, 0)
+        .map(|at| at + chrono::Duration::days(settings.session_days))
 }
 
 /// Ends the session: deleted from the store, so the old cookie is worthless,

@@ -9,12 +9,32 @@ use sea_orm::{
     TransactionTrait,
 };
 
+/// How long the application waits on the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbTimeouts {
+    /// For a free connection from the pool (then: 503).
+    pub acquire: Duration,
+    /// For one statement, on MySQL/MariaDB (the server stops it; then: 503).
+    /// SQLite waits at most this long for a lock.
+    pub statement: Duration,
+}
+
+impl Default for DbTimeouts {
+    fn default() -> Self {
+        Self {
+            acquire: Duration::from_secs(5),
+            statement: Duration::from_secs(20),
+        }
+    }
+}
+
 /// Connects to `database_url` (`sqlite://…` or `mysql://…`) and runs pending
 /// migrations. For SQLite, creates the file's directory and turns on WAL so
 /// readers never wait for the writer.
 pub async fn connect_and_migrate(
     database_url: &str,
     max_connections: u32,
+    timeouts: DbTimeouts,
 ) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(database_url)
         && let Some(parent) = std::path::Path::new(path).parent()
@@ -28,19 +48,43 @@ pub async fn connect_and_migrate(
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(timeouts.acquire)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(timeouts.statement.min(Duration::from_secs(5)))
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        })
+        .map_sqlx_mysql_pool_opts(move |pool| {
+            pool.after_connect(move |connection, _| {
+                Box::pin(async move {
+                    set_statement_timeout(connection, timeouts.statement).await;
+                    Ok(())
+                })
+            })
         });
     let db = Database::connect(options).await?;
     migrate(&db, database_url).await?;
     Ok(db)
+}
+
+/// Asks MySQL/MariaDB to stop any statement of this connection that runs
+/// longer than `limit`: MariaDB's `max_statement_time` (seconds, every
+/// statement), else MySQL's `max_execution_time` (milliseconds, reads).
+async fn set_statement_timeout(connection: &mut sea_orm::sqlx::MySqlConnection, limit: Duration) {
+    use sea_orm::sqlx::{AssertSqlSafe, Executor};
+    // Numbers formatted by us: nothing a user wrote.
+    let mariadb = format!("SET SESSION max_statement_time = {}", limit.as_secs_f64());
+    if connection.execute(AssertSqlSafe(mariadb)).await.is_ok() {
+        return;
+    }
+    let mysql = format!("SET SESSION max_execution_time = {}", limit.as_millis());
+    if let Err(error) = connection.execute(AssertSqlSafe(mysql)).await {
+        tracing::warn!(%error, "this database has no statement timeout");
+    }
 }
 
 /// WAL pages after which a commit copies the log into the database (SQLite's
@@ -124,7 +168,16 @@ async fn migrate(db: &DatabaseConnection, database_url: &str) -> Result<(), DbEr
             "another node held the migration lock for {MIGRATION_LOCK_WAIT_SECONDS} s"
         )));
     }
-    let migrated = Migrator::up(db, None).await;
+    // A migration may run long (a backfill of a big table): it gets a
+    // connection without the statement timeout.
+    let mut options = ConnectOptions::new(database_url);
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let migrating = Database::connect(options).await?;
+    let migrated = Migrator::up(&migrating, None).await;
+    migrating.close().await.ok();
     lock.execute_raw(Statement::from_sql_and_values(
         DbBackend::MySql,
         "DO RELEASE_LOCK(?)",

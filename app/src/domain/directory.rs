@@ -28,7 +28,9 @@ pub struct UserRecord {
     pub id: i64,
     pub username: String,
     pub is_active: bool,
-    /// What sessions are checked against: changing it ends them all.
+    /// What sessions are checked against: changing it ends them all. Only
+    /// the session epoch (bumped by a new password, "log out everywhere"),
+    /// so no session row holds anything derived from the password.
     pub(crate) auth_hash: String,
 }
 
@@ -46,7 +48,7 @@ impl std::fmt::Debug for UserRecord {
 impl From<user::Model> for UserRecord {
     fn from(user: user::Model) -> Self {
         Self {
-            auth_hash: format!("{}:{}", user.password_hash, user.session_epoch),
+            auth_hash: format!("epoch-{}", user.session_epoch),
             id: user.id,
             username: user.username,
             is_active: user.is_active,

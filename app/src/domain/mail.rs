@@ -32,7 +32,14 @@ impl Mailer {
     /// `smtp://user:pass@host:587?tls=required` for STARTTLS,
     /// `smtps://user:pass@host:465` for TLS, plain `smtp://host:25` for a
     /// relay on the same machine), else the file outbox at `outbox_dir`.
-    pub fn new(smtp_url: Option<&str>, outbox_dir: &Path, from: &str) -> Result<Self, String> {
+    /// An SMTP exchange taking longer than `timeout` fails (and is logged),
+    /// so a stuck relay cannot hold the mail queue.
+    pub fn new(
+        smtp_url: Option<&str>,
+        outbox_dir: &Path,
+        from: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Self, String> {
         let from: Mailbox = from
             .parse()
             .map_err(|error| format!("MAIL_FROM {from:?} is not an address: {error}"))?;
@@ -40,6 +47,7 @@ impl Mailer {
             Some(url) => Ok(Self::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|error| format!("SMTP_URL is not usable: {error}"))?
+                    .timeout(Some(timeout))
                     .build(),
                 from,
             }),
@@ -88,12 +96,11 @@ impl Mailer {
                 tokio::fs::rename(&partial, &path)
                     .await
                     .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+                // Where, not what: the body can hold a reset link, and
+                // logs travel further than the outbox.
                 tracing::info!(
-                    to = %email.to,
-                    subject = %email.subject,
                     path = %path.display(),
-                    "e-mail written to the outbox (no SMTP_URL):\n{}",
-                    email.body
+                    "e-mail written to the outbox (no SMTP_URL)"
                 );
                 Ok(())
             }
@@ -177,6 +184,8 @@ mod tests {
         (port, received)
     }
 
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
     #[tokio::test]
     async fn smtp_url_sends_through_that_server() {
         let (port, received) = smtp_sink().await;
@@ -184,6 +193,7 @@ mod tests {
             Some(&format!("smtp://127.0.0.1:{port}")),
             std::path::Path::new("unused"),
             "ChatApp <chatapp@example.org>",
+            TIMEOUT,
         )
         .unwrap();
         assert!(mailer.outbox().is_none());
@@ -215,7 +225,7 @@ mod tests {
     #[test]
     fn a_bad_sender_or_smtp_url_is_refused_at_start_up() {
         let outbox = std::path::Path::new("unused");
-        assert!(Mailer::new(None, outbox, "not an address").is_err());
-        assert!(Mailer::new(Some("ftp://nowhere"), outbox, "a@example.org").is_err());
+        assert!(Mailer::new(None, outbox, "not an address", TIMEOUT).is_err());
+        assert!(Mailer::new(Some("ftp://nowhere"), outbox, "a@example.org", TIMEOUT).is_err());
     }
 }

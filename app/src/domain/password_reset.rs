@@ -2,11 +2,14 @@
 //! for an hour, stored only as a hash. Asking never reveals whether an
 //! account exists; using a link sets the password and ends every session.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::entities::{password_reset, user};
+use super::limits::address_key;
 use super::mail::Email;
 use super::{AppState, accounts};
 use crate::error::{AppError, FieldErrors};
@@ -18,7 +21,7 @@ pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// once and the same either way: the lookup, the token and the e-mail all
 /// happen later, on the job queue, so neither the answer nor its timing
 /// tells an attacker whether the address is registered.
-pub fn request(state: &AppState, email: &str) -> Result<(), AppError> {
+pub async fn request(state: &AppState, client: IpAddr, email: &str) -> Result<(), AppError> {
     let email = email.trim().to_ascii_lowercase();
     let problems = accounts::email_problems(&email);
     if !problems.is_empty() {
@@ -26,10 +29,47 @@ pub fn request(state: &AppState, email: &str) -> Result<(), AppError> {
         errors.insert("email".to_owned(), problems);
         return Err(AppError::Validation(errors));
     }
+    // Per address too: nobody can flood someone's inbox, from any number
+    // of addresses. Limited whether or not an account has it, so a 429
+    // tells nothing either.
+    state
+        .limits
+        .reset_per_ip
+        .check(&address_key(client))
+        .await?;
+    state.limits.reset_per_address.check(&email).await?;
     let job_state = state.clone();
     state.jobs.enqueue(async move {
         if let Err(error) = send_link(&job_state, email).await {
             tracing::error!(%error, "could not send a password reset link");
+        }
+    })
+}
+
+/// Someone signed up as `username` giving `address`, which another account
+/// has (the new account was made without it): tell the address's owner, on
+/// the job queue like every mail.
+pub fn tell_owner_of_sign_up_attempt(
+    state: &AppState,
+    address: String,
+    username: &str,
+) -> Result<(), AppError> {
+    let base = state.settings.public_url.trim_end_matches('/').to_owned();
+    let message = Email {
+        to: address,
+        subject: "Someone signed up to ChatApp with your address".to_owned(),
+        body: format!(
+            "Hello,\n\nSomeone just signed up to ChatApp as {username:?} giving this e-mail \
+             address, which already belongs to your account. The new account was made \
+             without it.\n\nIf it was you: you already have an account. Log in at {base}/login, \
+             or choose a new password at {base}/forgot-password.\n\n\
+             If it was not you, there is nothing to do.\n"
+        ),
+    };
+    let job_state = state.clone();
+    state.jobs.enqueue(async move {
+        if let Err(error) = job_state.mailer.send(message).await {
+            tracing::error!(%error, "could not tell an address's owner of a sign-up attempt");
         }
     })
 }

@@ -77,6 +77,13 @@ impl SessionCache {
             // Each request re-reads the user and checks the session against
             // the new credentials: nothing cached to drop.
             SessionEnding::User { .. } => {}
+            // The old id was deleted like a log-out.
+            SessionEnding::Renamed { from, .. } => {
+                if let Ok(id) = from.parse::<Id>() {
+                    self.ended.insert(id, ()).await;
+                    self.cache.invalidate(&id).await;
+                }
+            }
         }
     }
 
@@ -139,7 +146,7 @@ pub async fn evict_ended_sessions(
             // directory holds for that user is out of date.
             SessionEnding::User { user_id, .. } => directory.evict(*user_id).await,
             SessionEnding::Unknown => directory.evict_all(),
-            SessionEnding::One(_) => {}
+            SessionEnding::One(_) | SessionEnding::Renamed { .. } => {}
         }
         cache.evict(&ending).await;
     }
@@ -165,8 +172,11 @@ fn to_row(record: &Record) -> session_store::Result<session::ActiveModel> {
     })
 }
 
+/// Whole seconds, rounded up: the database keeps no fractions (MySQL would
+/// round), and a row must never expire before the cached copy does.
 fn to_chrono(at: OffsetDateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.unix_timestamp(), 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    let seconds = at.unix_timestamp() + i64::from(at.nanosecond() > 0);
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn to_offset(at: DateTime<Utc>) -> OffsetDateTime {

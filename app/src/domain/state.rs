@@ -30,8 +30,16 @@ pub struct Settings {
     pub replay_limit: u64,
     /// The address users reach ChatApp at, for links in e-mail.
     pub public_url: String,
-    /// Log-in attempts allowed per account.
-    pub login_limit: super::login_throttle::LoginLimit,
+    /// How often each client address, account and socket may do what.
+    pub rates: super::limits::Rates,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: super::client_ip::TrustedProxies,
+    /// How long a session may stay unused before it ends.
+    pub session_idle: std::time::Duration,
+    /// WebSockets one user may hold open on one node.
+    pub max_sockets_per_user: usize,
+    /// How long a request may take.
+    pub request_timeout: std::time::Duration,
     /// Requests handled at once; more are refused with 503 at once rather
     /// than queued.
     pub max_in_flight: usize,
@@ -49,7 +57,11 @@ impl Default for Settings {
             ws_ping_interval: std::time::Duration::from_secs(25),
             replay_limit: super::stream::DEFAULT_REPLAY_LIMIT,
             public_url: "http://127.0.0.1:3000".to_owned(),
-            login_limit: super::login_throttle::LoginLimit::default(),
+            rates: super::limits::Rates::default(),
+            trusted_proxies: super::client_ip::TrustedProxies::default(),
+            session_idle: std::time::Duration::from_hours(24 * 7),
+            max_sockets_per_user: 20,
+            request_timeout: std::time::Duration::from_secs(30),
             max_in_flight: 512,
             event_retention: std::time::Duration::from_hours(24 * 30),
         }
@@ -90,7 +102,7 @@ pub struct Parts {
     pub settings: Arc<Settings>,
     pub channels: Arc<dyn ChannelLayer>,
     pub sessions: SessionStore,
-    pub login_throttle: Arc<super::login_throttle::LoginThrottle>,
+    pub limits: Arc<super::limits::RateLimits>,
     pub mailer: Arc<super::mail::Mailer>,
     /// Users by id and name, from memory first.
     pub directory: Arc<super::directory::Directory>,

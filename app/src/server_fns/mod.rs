@@ -15,6 +15,15 @@ pub(crate) async fn require_user()
     session.user.ok_or(crate::error::AppError::Unauthorized)
 }
 
+/// The client address of the request a server function is answering.
+#[cfg(feature = "ssr")]
+pub(crate) fn client_ip(state: &crate::domain::AppState) -> std::net::IpAddr {
+    leptos::prelude::use_context::<axum::http::request::Parts>().map_or(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        |parts| crate::domain::client_ip::of_request(&parts, &state.settings.trusted_proxies),
+    )
+}
+
 /// Runs a server function's work and, on failure, answers with the error's
 /// own HTTP status (400, 401, 409…) instead of a blanket 500.
 #[cfg(feature = "ssr")]

@@ -133,8 +133,12 @@ pub enum CloseReason {
     /// 1013: the database is unreachable; reconnect with `since` later.
     TryAgainLater,
     /// 4401: the connection's session ended (log-out, a new password, "log
-    /// out other sessions"): go to the log-in page.
+    /// out other sessions", expiry): go to the log-in page.
     LoggedOut,
+    /// 1007: the client sent text that is not UTF-8.
+    InvalidPayload,
+    /// 1009: the client sent a frame larger than any it has reason to send.
+    MessageTooBig,
 }
 
 impl CloseReason {
@@ -144,6 +148,8 @@ impl CloseReason {
             Self::InternalError => 1011,
             Self::TryAgainLater => 1013,
             Self::LoggedOut => 4401,
+            Self::InvalidPayload => 1007,
+            Self::MessageTooBig => 1009,
         }
     }
 
@@ -154,6 +160,8 @@ impl CloseReason {
             Self::InternalError => "internal error",
             Self::TryAgainLater => "database unavailable; reconnect",
             Self::LoggedOut => "logged out",
+            Self::InvalidPayload => "text frames must be UTF-8",
+            Self::MessageTooBig => "frame too large",
         }
     }
 
@@ -164,6 +172,8 @@ impl CloseReason {
             Self::InternalError,
             Self::TryAgainLater,
             Self::LoggedOut,
+            Self::InvalidPayload,
+            Self::MessageTooBig,
         ]
         .into_iter()
         .find(|reason| reason.code() == code)

@@ -77,7 +77,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Tens of thousands of sockets need as many file descriptors.
-    if let Ok((_, hard)) = rlimit::Resource::NOFILE.get() {
+    // Privileged, raise the hard limit too; otherwise use all of it.
+    const WANTED: u64 = 1 << 20;
+    if rlimit::Resource::NOFILE.set(WANTED, WANTED).is_err()
+        && let Ok((_, hard)) = rlimit::Resource::NOFILE.get()
+    {
         let _ = rlimit::Resource::NOFILE.set(hard, hard);
     }
     match run(Cli::parse().command).await {

@@ -30,10 +30,21 @@ impl Database {
     /// A `DATABASE_URL` for a new, empty database.
     pub async fn fresh_url(&self, dir: &Path, name: &str) -> Result<String> {
         match self {
-            Self::Sqlite => Ok(format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{name}.db")).display()
-            )),
+            Self::Sqlite => {
+                // An earlier run's file (and its WAL) would not be empty.
+                let file = dir.join(format!("{name}.db"));
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = file.clone().into_os_string();
+                    path.push(suffix);
+                    match std::fs::remove_file(&path) {
+                        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(error.into());
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(format!("sqlite://{}?mode=rwc", file.display()))
+            }
             Self::MariaDb(server) => {
                 let server = server.trim_end_matches('/');
                 let admin = sea_orm::Database::connect(server).await?;

@@ -7,6 +7,7 @@ use crate::common::{Backend, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
+    a_taken_email_is_not_revealed_at_sign_up,
     register_creates_account_and_logs_in,
     register_reports_every_invalid_field,
     usernames_are_unique_case_insensitively,
@@ -102,18 +103,69 @@ async fn usernames_are_unique_case_insensitively(app: TestApp) {
         "{}",
         same_name.body
     );
-    let same_email = app
-        .client()
+    // Look-alikes of a taken name are taken too.
+    for lookalike in ["e.mail_fan", "EMAIL-FAN", "e-m.a_i-lfan"] {
+        let refused = app
+            .client()
+            .post_json(
+                "/api/v1/auth/register",
+                &register(lookalike, "x@example.com"),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{lookalike}");
+        assert!(
+            refused.body["errors"]["username"][0]
+                .as_str()
+                .unwrap()
+                .contains("too like"),
+            "{}",
+            refused.body
+        );
+    }
+}
+
+/// Whether an address has an account is nobody's business: a sign-up with a
+/// taken one is answered like any other (the account is made without it),
+/// and the address's owner is told by e-mail.
+async fn a_taken_email_is_not_revealed_at_sign_up(app: TestApp) {
+    let register = |username: &str, email: &str| json!({"username": username, "password": "correct horse", "email": email});
+    let mut owner = app.client();
+    let first = owner
+        .post_json("/api/v1/auth/register", &register("fan", "fan@example.com"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let mut fresh = app.client();
+    let untaken = fresh
         .post_json(
             "/api/v1/auth/register",
-            &register("someone", "FAN@example.com"),
+            &register("newbie", "new@example.com"),
         )
         .await;
-    assert_eq!(same_email.status, StatusCode::CONFLICT);
+    let mut prober = app.client();
+    let taken = prober
+        .post_json(
+            "/api/v1/auth/register",
+            &register("prober", "FAN@example.com"),
+        )
+        .await;
+    assert_eq!(taken.status, untaken.status);
+    assert_eq!(taken.status, StatusCode::CREATED);
+    assert_eq!(taken.body["username"], "prober");
     assert_eq!(
-        same_email.body["errors"]["email"][0],
-        "An account with this e-mail address already exists."
+        taken.body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        untaken.body.as_object().unwrap().keys().collect::<Vec<_>>()
     );
+    // The owner keeps the address; the new account has none.
+    assert_eq!(
+        owner.get("/api/v1/auth/settings").await.body["email"],
+        "fan@example.com"
+    );
+    assert!(prober.get("/api/v1/auth/settings").await.body["email"].is_null());
+    // The owner is told, and nobody else is written to.
+    let mails = crate::common::outbox(&app, 1).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("To: fan@example.com"), "{}", mails[0]);
+    assert!(mails[0].contains("\"prober\""), "{}", mails[0]);
 }
 
 async fn unknown_user_and_wrong_password_get_the_same_error(app: TestApp) {
@@ -301,7 +353,7 @@ async fn sessions_survive_a_restart() {
 async fn secure_cookies_when_configured() {
     let settings = app::domain::Settings {
         secure_cookies: true,
-        ..Default::default()
+        ..crate::common::test_settings()
     };
     let app = TestApp::with_settings(Backend::Sqlite, settings)
         .await
@@ -316,6 +368,15 @@ async fn secure_cookies_when_configured() {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     let cookie = response.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
+    // `__Host-`: the browser keeps it only if Secure, for this host alone,
+    // on path `/`, so no sibling subdomain can plant or replace it.
+    assert!(
+        cookie.starts_with(&format!("{}=", server::SECURE_SESSION_COOKIE)),
+        "{cookie}"
+    );
+    assert!(server::SECURE_SESSION_COOKIE.starts_with("__Host-"));
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
 }
 
 /// Ten attempts, then a wait. The refill is an hour here, so however slowly
@@ -361,13 +422,11 @@ async fn password_guessing_is_throttled_per_account(app: TestApp) {
 
 mod password_guessing_is_throttled_per_account {
     fn hourly() -> app::domain::Settings {
-        app::domain::Settings {
-            login_limit: app::domain::login_throttle::LoginLimit {
-                burst: std::num::NonZeroU32::new(10).unwrap(),
-                refill_every: std::time::Duration::from_hours(1),
-            },
-            ..Default::default()
-        }
+        let mut settings = crate::common::test_settings();
+        // Ten at once, then one an hour.
+        settings.rates.log_in_per_account =
+            app::domain::limits::Rate::new(10, std::time::Duration::from_hours(10));
+        settings
     }
 
     #[tokio::test]

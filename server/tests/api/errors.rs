@@ -108,3 +108,40 @@ async fn health_check_answers() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body, json!({"status": "ok"}));
 }
+
+/// A statement that runs past the statement timeout is stopped by MariaDB
+/// itself (not left running after the request gave up), and the caller
+/// gets 503: load, not a bug. Migrations are not subject to it.
+#[tokio::test]
+async fn a_statement_past_the_timeout_is_stopped_and_answered_503() {
+    use std::time::{Duration, Instant};
+
+    use app::domain::db::{self, DbTimeouts};
+    use axum::response::IntoResponse;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let Some(url) = crate::common::mariadb_url().await else {
+        return;
+    };
+    let timeouts = DbTimeouts {
+        acquire: Duration::from_secs(5),
+        statement: Duration::from_secs(1),
+    };
+    let db = db::connect_and_migrate(&url, 2, timeouts).await.unwrap();
+    let started = Instant::now();
+    let error = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SELECT COUNT(*) AS spent FROM information_schema.columns a, \
+             information_schema.columns b, information_schema.columns c",
+        ))
+        .await
+        .expect_err("stopped by max_statement_time");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let answer = app::error::AppError::from(error).into_response();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

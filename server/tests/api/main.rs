@@ -5,9 +5,12 @@ mod common;
 
 mod account_settings;
 mod auth;
+mod bounds;
 mod conversations;
 mod errors;
 mod inbox_property;
+mod limits;
+mod malformed_input;
 mod messages;
 mod password_reset;
 mod presence;

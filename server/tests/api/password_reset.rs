@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, outbox};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,37 +14,6 @@ on_both_backends!(
     asking_reveals_nothing_about_accounts,
     bad_expired_and_weak_resets_are_refused,
 );
-
-/// Waits (up to 30 s) until the app's outbox holds at least `expected`
-/// e-mails (they are sent in the background); returns them all, sorted.
-async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
-    let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        // The mailer writes each file whole (then renames it into place), so
-        // a file seen here is complete.
-        let mut mails: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
-                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if mails.len() >= expected {
-            mails.sort();
-            return mails;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "waited 30 s for {expected} e-mails in {}; found {}: {mails:?}",
-            dir.display(),
-            mails.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn token_in(mail: &str) -> String {
     let start = mail.find("token=").expect("a reset link") + "token=".len();

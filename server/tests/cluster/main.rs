@@ -10,4 +10,5 @@ mod common;
 
 mod delivery;
 mod failures;
+mod limits;
 mod support;

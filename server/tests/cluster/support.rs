@@ -101,6 +101,19 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Every rate limit off (see `Node::spawn_with`).
+pub const NO_RATE_LIMITS: &[(&str, &str)] = &[
+    ("LIMIT_SIGN_UP_PER_IP", "off"),
+    ("LIMIT_LOG_IN_PER_IP", "off"),
+    ("LIMIT_LOG_IN_PER_ACCOUNT", "off"),
+    ("LIMIT_SENDS_PER_USER", "off"),
+    ("LIMIT_RESET_PER_ADDRESS", "off"),
+    ("LIMIT_RESET_PER_IP", "off"),
+    ("LIMIT_SOCKETS_PER_USER", "off"),
+    ("LIMIT_SOCKETS_PER_IP", "off"),
+    ("LIMIT_SIGNALS_PER_SOCKET", "off"),
+];
+
 /// One `server` process.
 pub struct Node {
     pub address: String,
@@ -152,6 +165,10 @@ impl Node {
             .env("LEPTOS_SITE_ADDR", &address)
             .env("LEPTOS_OUTPUT_NAME", "chatapp")
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn,tower_http=warn")
+            // Tests drive many accounts from a few loopback addresses, and
+            // the limits live in the shared Redis across runs: off, unless a
+            // test sets one.
+            .envs(NO_RATE_LIMITS.iter().copied())
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

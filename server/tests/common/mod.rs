@@ -34,11 +34,20 @@ pub struct TestApp {
     pub statements: Arc<Mutex<Vec<String>>>,
 }
 
+/// The settings tests start from: the defaults, but no rate limits (a test
+/// drives many accounts from one address); the limit tests set their own.
+pub fn test_settings() -> Settings {
+    Settings {
+        rates: app::domain::limits::Rates::off(),
+        ..Settings::default()
+    }
+}
+
 impl TestApp {
     /// A fresh app on `backend`, or `None` when MariaDB is not configured (and
     /// not required).
     pub async fn on(backend: Backend) -> Option<Self> {
-        Self::with_settings(backend, Settings::default()).await
+        Self::with_settings(backend, test_settings()).await
     }
 
     pub async fn with_settings(backend: Backend, settings: Settings) -> Option<Self> {
@@ -51,7 +60,12 @@ impl TestApp {
 
     /// An app on an existing database, as after a server restart.
     pub async fn open(database_url: &str, settings: Settings) -> Self {
-        let mut db = db::connect_and_migrate(database_url, 5)
+        // Errors the app logs show up in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn,sqlx=error")
+            .with_test_writer()
+            .try_init();
+        let mut db = db::connect_and_migrate(database_url, 5, db::DbTimeouts::default())
             .await
             .expect("database reachable");
         let statements = Arc::new(Mutex::new(Vec::new()));
@@ -62,8 +76,13 @@ impl TestApp {
         let outbox = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("outbox")
             .join(unique_name());
-        let mailer = app::domain::mail::Mailer::new(None, &outbox, "ChatApp <chatapp@localhost>")
-            .expect("outbox mailer");
+        let mailer = app::domain::mail::Mailer::new(
+            None,
+            &outbox,
+            "ChatApp <chatapp@localhost>",
+            std::time::Duration::from_secs(10),
+        )
+        .expect("outbox mailer");
         let state = server::assemble_state(
             db,
             settings,
@@ -91,6 +110,15 @@ impl TestApp {
         Client {
             router: self.router.clone(),
             cookie: None,
+            peer: None,
+        }
+    }
+
+    /// A client without a session, connecting from `ip`.
+    pub fn client_from(&self, ip: &str) -> Client {
+        Client {
+            peer: Some(std::net::SocketAddr::new(ip.parse().unwrap(), 40_000)),
+            ..self.client()
         }
     }
 
@@ -163,6 +191,9 @@ fn unique_name() -> String {
 pub struct Client {
     router: Router,
     pub cookie: Option<String>,
+    /// The address the requests come from, as the listener would report
+    /// it (none: as in-process requests have).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// A response with its body read (as JSON when it is JSON).
@@ -240,12 +271,13 @@ impl Client {
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
+        let mut request = request.body(body).unwrap();
+        if let Some(peer) = self.peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
+        let response = self.router.clone().oneshot(request).await.unwrap();
         self.remember_cookie(response.headers());
         let status = response.status();
         let headers = response.headers().clone();
@@ -292,4 +324,51 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// Waits (up to 30 s) until the app's outbox holds at least `expected`
+/// e-mails (they are sent in the background); returns them all, sorted.
+pub async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
+    let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // The mailer writes each file whole (then renames it into place), so
+        // a file seen here is complete.
+        let mut mails: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= expected {
+            mails.sort();
+            return mails;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited 30 s for {expected} e-mails in {}; found {}: {mails:?}",
+            dir.display(),
+            mails.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Tries `attempt` until it succeeds, for up to [`socket::EVENT_WAIT`]; a
+/// failure names what it waited for and the last thing that went wrong.
+pub async fn wait_until(what: &str, mut attempt: impl AsyncFnMut() -> Result<(), String>) {
+    let deadline = tokio::time::Instant::now() + socket::EVENT_WAIT;
+    loop {
+        match attempt().await {
+            Ok(()) => return,
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("waited {:?} for {what}; last: {error}", socket::EVENT_WAIT),
+        }
+    }
 }

@@ -54,7 +54,22 @@ pub async fn create(
     registration: Registration,
     admin: bool,
 ) -> Result<AccountSummary, AppError> {
-    let created = register(db, registration).await?;
+    // An administrator may learn who has an address; a silent account
+    // without it (what sign-up does) would only surprise them.
+    if let Some(email) = registration.email.as_deref().map(str::trim)
+        && !email.is_empty()
+        && user::Entity::find()
+            .filter(user::Column::Email.eq(email.to_ascii_lowercase()))
+            .one(db)
+            .await?
+            .is_some()
+    {
+        return Err(AppError::conflict(
+            "email",
+            "An account with this e-mail address already exists.",
+        ));
+    }
+    let created = register(db, registration).await?.user;
     if admin {
         set_flag(db, created.id, user::Column::IsAdmin, true).await?;
     }

@@ -31,6 +31,17 @@ pub fn username_key(username: &str) -> String {
     username.trim().to_ascii_lowercase()
 }
 
+/// What look-alike usernames share: `john.smith`, `John_Smith` and
+/// `johnsmith` fold to the same, and only one of them can be registered.
+pub fn username_fold(username: &str) -> String {
+    username
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '.' | '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// Problems with a proposed username, empty when it is acceptable.
 pub fn username_problems(username: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -83,7 +94,7 @@ pub fn email_problems(email: &str) -> Vec<String> {
 pub async fn register(
     db: &DatabaseConnection,
     registration: Registration,
-) -> Result<user::Model, AppError> {
+) -> Result<Registered, AppError> {
     let username = registration.username.trim().to_owned();
     let email = registration
         .email
@@ -108,36 +119,133 @@ pub async fn register(
     }
 
     let password_hash = hash_password(registration.password).await?;
-    let new_user = user::ActiveModel {
+    let new_user = |email: Option<String>| user::ActiveModel {
         username_key: Set(username_key(&username)),
-        username: Set(username),
+        username_fold: Set(Some(username_fold(&username))),
+        username: Set(username.clone()),
         email: Set(email),
-        password_hash: Set(password_hash),
+        password_hash: Set(password_hash.clone()),
         is_admin: Set(false),
         is_active: Set(true),
         created_at: Set(super::now()),
         last_login_at: Set(None),
+        // Written out rather than left to the columns' defaults: SQLite's
+        // RETURNING has been seen to hand back NULL for a default of a
+        // column added by ALTER TABLE, which failed a sign-up with a 500.
+        username_fold_rank: Set(0),
+        last_event_seq: Set(0),
+        send_read_receipts: Set(true),
+        session_epoch: Set(0),
         ..Default::default()
     };
-    new_user.insert(db).await.map_err(|error| {
-        if let Some(SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
-            // MySQL: "Duplicate entry 'x' for key 'email'"; SQLite: "... failed: users.email".
-            // Look only at the key's name: the duplicate value may contain "email" too.
-            let key = detail
-                .rsplit_once("for key")
-                .map_or(detail.as_str(), |(_, key)| key);
-            if key.to_ascii_lowercase().contains("email") {
-                AppError::conflict(
-                    "email",
-                    "An account with this e-mail address already exists.",
-                )
-            } else {
-                AppError::conflict("username", "This username is taken.")
+    match new_user(email.clone()).insert(db).await {
+        Ok(user) => Ok(Registered {
+            user,
+            email_taken: None,
+        }),
+        Err(error) => match taken_key(&error) {
+            // Another account has the address. Saying so would tell anyone
+            // which addresses have accounts: the account is made without it,
+            // answered like any other, and the address's owner is told.
+            Some(TakenKey::Email) => Ok(Registered {
+                user: new_user(None)
+                    .insert(db)
+                    .await
+                    .map_err(registration_error)?,
+                email_taken: email,
+            }),
+            // The very name (in any case) is taken, not only one like it:
+            // say the plainer thing, whichever index the database checked
+            // first.
+            Some(TakenKey::LookAlike) if find_by_username(db, &username).await?.is_some() => {
+                Err(AppError::conflict("username", "This username is taken."))
             }
-        } else {
-            AppError::from(error)
-        }
+            _ => Err(registration_error(error)),
+        },
+    }
+}
+
+/// A new account, and the address it asked for if another account has it.
+#[derive(Debug)]
+pub struct Registered {
+    pub user: user::Model,
+    pub email_taken: Option<String>,
+}
+
+/// Which unique key an insert ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakenKey {
+    Email,
+    Username,
+    LookAlike,
+}
+
+fn taken_key(error: &sea_orm::DbErr) -> Option<TakenKey> {
+    let Some(SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() else {
+        return None;
+    };
+    // MySQL: "Duplicate entry 'x' for key 'email'"; SQLite: "... failed: users.email".
+    // Look only at the key's name: the duplicate value may contain "email" too.
+    let key = detail
+        .rsplit_once("for key")
+        .map_or(detail.as_str(), |(_, key)| key);
+    let key = key.to_ascii_lowercase();
+    Some(if key.contains("email") {
+        TakenKey::Email
+    } else if key.contains("fold") {
+        TakenKey::LookAlike
+    } else {
+        TakenKey::Username
     })
+}
+
+fn registration_error(error: sea_orm::DbErr) -> AppError {
+    match taken_key(&error) {
+        Some(TakenKey::Username) => AppError::conflict("username", "This username is taken."),
+        Some(TakenKey::LookAlike) => AppError::conflict(
+            "username",
+            "This username is too like one that is taken ('.', '_', '-' and case do not count).",
+        ),
+        Some(TakenKey::Email) => AppError::Internal,
+        None => AppError::from(error),
+    }
+}
+
+/// Refuses (400) a username or password longer than any account can have,
+/// before any lookup, throttle key or hash is spent on it.
+pub fn credentials_within_bounds(username: &str, password: &str) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    if username.trim().is_empty() {
+        errors.insert(
+            "username".to_owned(),
+            vec!["Enter your username.".to_owned()],
+        );
+    } else if username.chars().count() > USERNAME_MAX_CHARS {
+        errors.insert(
+            "username".to_owned(),
+            vec![format!(
+                "Usernames are at most {USERNAME_MAX_CHARS} characters."
+            )],
+        );
+    }
+    if password.is_empty() {
+        errors.insert(
+            "password".to_owned(),
+            vec!["Enter your password.".to_owned()],
+        );
+    } else if password.chars().count() > PASSWORD_MAX_CHARS {
+        errors.insert(
+            "password".to_owned(),
+            vec![format!(
+                "Passwords are at most {PASSWORD_MAX_CHARS} characters."
+            )],
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 /// The active user with these credentials, or `None`. Unknown users cost the
@@ -147,9 +255,7 @@ pub async fn verify_credentials(
     username: &str,
     password: &str,
 ) -> Result<Option<user::Model>, AppError> {
-    if password.chars().count() > PASSWORD_MAX_CHARS {
-        return Ok(None);
-    }
+    credentials_within_bounds(username, password)?;
     let user = user::Entity::find()
         .filter(user::Column::UsernameKey.eq(username_key(username)))
         .filter(user::Column::IsActive.eq(true))
@@ -214,10 +320,18 @@ pub async fn set_password(
         return Err(AppError::Validation(errors));
     }
     let hash = hash_password(new_password).await?;
+    // A new epoch with the new password: every session of the account ends.
     user::Entity::update_many()
         .col_expr(
             user::Column::PasswordHash,
             sea_orm::sea_query::Expr::value(hash),
+        )
+        .col_expr(
+            user::Column::SessionEpoch,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(user::Column::SessionEpoch),
+                1,
+            ),
         )
         .filter(user::Column::Id.eq(user_id))
         .exec(db)

@@ -50,6 +50,10 @@ pub enum SessionEnding {
     /// Endings may have been missed (the link between nodes was down): forget
     /// every cached session and read them from the database again.
     Unknown,
+    /// The session `from` lives on as `to` (its id was rotated, on a new
+    /// password): `from` is worthless now, but its connections are the same
+    /// browser's and carry on as `to`.
+    Renamed { from: Arc<str>, to: Arc<str> },
 }
 
 /// How the layer is doing, for `/readyz`.
@@ -77,6 +81,9 @@ pub trait ChannelLayer: Send + Sync + 'static {
 
     /// Tells every node that all of `user_id`'s sessions but `except` ended.
     fn end_user_sessions(&self, user_id: i64, except: Option<&str>);
+
+    /// Tells every node that session `from` is now `to`.
+    fn rename_session(&self, from: &str, to: &str);
 
     /// The sessions that end, on any node, from now on.
     fn session_endings(&self) -> broadcast::Receiver<SessionEnding>;
@@ -238,6 +245,13 @@ impl ChannelLayer for InProcessChannelLayer {
         self.announce(SessionEnding::User {
             user_id,
             except: except.map(Arc::from),
+        });
+    }
+
+    fn rename_session(&self, from: &str, to: &str) {
+        self.announce(SessionEnding::Renamed {
+            from: from.into(),
+            to: to.into(),
         });
     }
 

@@ -60,6 +60,10 @@ enum Body {
         user_id: i64,
         except: Option<String>,
     },
+    SessionRenamed {
+        from: String,
+        to: String,
+    },
     /// The sender may have failed to publish something: every node's
     /// connections should replay from the database.
     CatchUp,
@@ -145,6 +149,14 @@ impl ChannelLayer for RedisChannelLayer {
         self.send(Body::UserSessionsEnded {
             user_id,
             except: except.map(str::to_owned),
+        });
+    }
+
+    fn rename_session(&self, from: &str, to: &str) {
+        self.local.rename_session(from, to);
+        self.send(Body::SessionRenamed {
+            from: from.to_owned(),
+            to: to.to_owned(),
         });
     }
 
@@ -314,6 +326,12 @@ fn receive(local: &InProcessChannelLayer, node: &str, message: &redis::Msg) {
             local.announce(SessionEnding::User {
                 user_id,
                 except: except.map(Into::into),
+            });
+        }
+        Body::SessionRenamed { from, to } => {
+            local.announce(SessionEnding::Renamed {
+                from: from.into(),
+                to: to.into(),
             });
         }
         Body::CatchUp => local.request_catch_up(),

@@ -10,6 +10,12 @@ pub struct Model {
     pub username: String,
     #[sea_orm(unique)]
     pub username_key: String,
+    /// The username with '.', '_', '-' and case folded away: unique with
+    /// `username_fold_rank`, so look-alikes cannot both be registered.
+    pub username_fold: Option<String>,
+    /// 0 for every account made since folding; accounts that already
+    /// collided when it came in keep theirs apart with their id.
+    pub username_fold_rank: i64,
     pub email: Option<String>,
     pub password_hash: String,
     pub is_admin: bool,

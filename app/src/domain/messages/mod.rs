@@ -37,6 +37,12 @@ pub async fn edit(
     message_id: i64,
     new_body: &str,
 ) -> Result<Message, AppError> {
+    // Edits and deletions count as sends: each is a write and an event.
+    state
+        .limits
+        .sends_per_user
+        .check(&editor.id.to_string())
+        .await?;
     let body = validated_body(new_body, state.settings.max_message_chars)?;
     let row = own_message(&state.db, editor, message_id).await?;
     if row.deleted_at.is_some() {
@@ -98,6 +104,11 @@ pub async fn delete(
     deleter: &SessionUser,
     message_id: i64,
 ) -> Result<(), AppError> {
+    state
+        .limits
+        .sends_per_user
+        .check(&deleter.id.to_string())
+        .await?;
     let row = own_message(&state.db, deleter, message_id).await?;
     if row.deleted_at.is_some() {
         return Ok(());

@@ -53,6 +53,11 @@ pub async fn send(
     sender: &SessionUser,
     new_message: NewMessage,
 ) -> Result<Sent, AppError> {
+    state
+        .limits
+        .sends_per_user
+        .check(&sender.id.to_string())
+        .await?;
     let recipient_name = new_message.recipient.trim();
     let mut errors = FieldErrors::new();
     let body = match validated_body(&new_message.body, state.settings.max_message_chars) {

@@ -9,6 +9,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +45,14 @@ impl StreamProtocol {
     }
 }
 
+/// The session a connection was opened with, and when it would end if
+/// nothing used it (the earlier of its idle expiry and its lifetime).
+#[derive(Debug, Clone)]
+pub struct StreamSession {
+    pub id: String,
+    pub ends_at: DateTime<Utc>,
+}
+
 /// What to do next on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamItem {
@@ -73,6 +83,9 @@ pub struct EventStream {
     user_id: i64,
     /// The session the connection belongs to: its ending closes the stream.
     session_id: Option<String>,
+    /// When the session ends unless used meanwhile: then it is checked.
+    session_ends_at: Option<DateTime<Utc>>,
+    settings: Arc<crate::domain::Settings>,
     protocol: StreamProtocol,
     replay_limit: u64,
     phase: Phase,
@@ -93,10 +106,13 @@ impl EventStream {
     pub fn open(
         state: &AppState,
         user_id: i64,
-        session_id: Option<String>,
+        session: Option<StreamSession>,
         since: Option<Seq>,
         protocol: StreamProtocol,
     ) -> Self {
+        let (session_id, session_ends_at) = session.map_or((None, None), |session| {
+            (Some(session.id), Some(session.ends_at))
+        });
         Self {
             subscription: state.channels.subscribe(user_id),
             session_endings: state.channels.session_endings(),
@@ -104,6 +120,8 @@ impl EventStream {
             db: state.db.clone(),
             user_id,
             session_id,
+            session_ends_at,
+            settings: Arc::clone(&state.settings),
             protocol,
             replay_limit: state.settings.replay_limit,
             phase: Phase::Starting { since },
@@ -137,7 +155,7 @@ impl EventStream {
                 }
                 _ if self.catch_up_due => self.replay_batch().await,
                 _ if self.session_check_due => {
-                    if self.session_gone().await {
+                    if self.session_ended().await {
                         return StreamItem::Close(CloseReason::LoggedOut);
                     }
                     self.session_check_due = false;
@@ -219,8 +237,19 @@ impl EventStream {
                 {
                     Some(CloseReason::LoggedOut)
                 }
+                // This connection's session got a new id: follow it.
+                Ok(SessionEnding::Renamed { from, to })
+                    if self.session_id.as_deref() == Some(&*from) =>
+                {
+                    self.session_id = Some(to.to_string());
+                    None
+                }
                 // Another session's, or another user's.
-                Ok(SessionEnding::One(_) | SessionEnding::User { .. }) => None,
+                Ok(
+                    SessionEnding::One(_)
+                    | SessionEnding::User { .. }
+                    | SessionEnding::Renamed { .. },
+                ) => None,
                 // Endings may have been missed: ask the database.
                 Ok(SessionEnding::Unknown) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     self.session_check_due = true;
@@ -239,6 +268,10 @@ impl EventStream {
                 }
                 Next::Closed => Some(CloseReason::GoingAway),
             },
+            () = until(self.session_ends_at) => {
+                self.session_check_due = true;
+                None
+            }
         }
     }
 
@@ -257,18 +290,47 @@ impl EventStream {
         }
     }
 
-    /// Whether the connection's session no longer exists in the database. An
-    /// unreadable database is not proof of anything: the connection stays.
-    async fn session_gone(&self) -> bool {
+    /// Whether the connection's session has ended: gone from the database,
+    /// idle past its expiry or past its lifetime. If not, learns when it
+    /// could end next. An unreadable database is not proof of anything: the
+    /// connection stays.
+    async fn session_ended(&mut self) -> bool {
         let Some(id) = self.session_id.as_deref().and_then(|id| id.parse().ok()) else {
             return false;
         };
         match crate::domain::session_store::load_uncached(&self.db, &id).await {
-            Ok(record) => record.is_none(),
+            Ok(None) => true,
+            Ok(Some(record)) => {
+                let idle_end =
+                    DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0);
+                let lifetime_end = crate::domain::auth::deadline_of(&record.data, &self.settings);
+                match idle_end.zip(lifetime_end) {
+                    Some((idle_end, lifetime_end)) if idle_end.min(lifetime_end) > Utc::now() => {
+                        self.session_ends_at = Some(idle_end.min(lifetime_end));
+                        false
+                    }
+                    _ => true,
+                }
+            }
             Err(error) => {
                 tracing::debug!(%error, "cannot check a stream's session; keeping it");
+                // Ask again in a while, not in a loop.
+                if self.session_ends_at.is_some() {
+                    self.session_ends_at = Some(Utc::now() + chrono::Duration::minutes(1));
+                }
                 false
             }
         }
+    }
+}
+
+/// Resolves at `at` (never, for `None`).
+async fn until(at: Option<DateTime<Utc>>) {
+    match at {
+        Some(at) => {
+            let wait = (at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
+        }
+        None => std::future::pending().await,
     }
 }

@@ -15,7 +15,7 @@ pub mod retention;
 mod write;
 pub mod writer;
 
-pub use live::{EventStream, StreamItem, StreamProtocol};
+pub use live::{EventStream, StreamItem, StreamProtocol, StreamSession};
 pub(crate) use log::NewEvent;
 pub use log::{DEFAULT_REPLAY_LIMIT, latest_seq};
 pub(crate) use write::{Batch, Written, commit_with_events};

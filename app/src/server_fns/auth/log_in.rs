@@ -12,7 +12,14 @@ pub async fn log_in(username: String, password: String) -> Result<(), AppError> 
         use crate::wire::Credentials;
         let mut session: AuthSession = leptos_axum::extract().await?;
         let state = crate::domain::AppState::from_context();
-        auth::log_in(&mut session, &state, Credentials { username, password }).await?;
+        let client = super::super::client_ip(&state);
+        auth::log_in(
+            &mut session,
+            &state,
+            client,
+            Credentials { username, password },
+        )
+        .await?;
         leptos_axum::redirect("/");
         Ok(())
     })

@@ -9,7 +9,8 @@ use crate::error::AppError;
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     super::super::respond(async move {
         let state = crate::domain::AppState::from_context();
-        crate::domain::password_reset::request(&state, &email)
+        let client = super::super::client_ip(&state);
+        crate::domain::password_reset::request(&state, client, &email).await
     })
     .await
 }

@@ -20,7 +20,8 @@ pub async fn register(
             password,
             email,
         };
-        auth::sign_up(&mut session, &state, registration).await?;
+        let client = super::super::client_ip(&state);
+        auth::sign_up(&mut session, &state, client, registration).await?;
         leptos_axum::redirect("/");
         Ok(())
     })

@@ -1,6 +1,7 @@
 //! `/api/v1/auth/*`: sign up, log in, log out, who am I, settings, password.
 
 use app::domain::auth::{self, AuthSession};
+use app::domain::client_ip::ClientIp;
 use app::domain::{AppState, account_settings, password_reset};
 use app::error::AppError;
 use app::wire::{
@@ -16,9 +17,10 @@ use crate::api::extract::{CurrentUser, Json};
 pub async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
+    ClientIp(client): ClientIp,
     Json(registration): Json<Registration>,
 ) -> Result<(StatusCode, axum::Json<CurrentUserBody>), AppError> {
-    let user = auth::sign_up(&mut session, &state, registration).await?;
+    let user = auth::sign_up(&mut session, &state, client, registration).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CurrentUserBody {
@@ -31,9 +33,10 @@ pub async fn register(
 pub async fn log_in(
     State(state): State<AppState>,
     mut session: AuthSession,
+    ClientIp(client): ClientIp,
     Json(credentials): Json<Credentials>,
 ) -> Result<axum::Json<CurrentUserBody>, AppError> {
-    let user = auth::log_in(&mut session, &state, credentials).await?;
+    let user = auth::log_in(&mut session, &state, client, credentials).await?;
     Ok(axum::Json(CurrentUserBody {
         username: user.username,
     }))
@@ -60,9 +63,10 @@ pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<CurrentUserBody> {
 /// account has that address (no account enumeration).
 pub async fn request_password_reset(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     Json(request): Json<ResetRequest>,
 ) -> Result<(StatusCode, axum::Json<Accepted>), AppError> {
-    password_reset::request(&state, &request.email)?;
+    password_reset::request(&state, client, &request.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(Accepted {
