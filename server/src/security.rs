@@ -109,10 +109,11 @@ pub async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // Links in messages lead elsewhere: tell nobody where from.
+    // Links in messages lead elsewhere: other sites learn nothing of where
+    // from. (`no-referrer` would also make a form post's Origin `null`.)
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
@@ -157,11 +158,12 @@ pub fn cross_site_error() -> AppError {
 /// `Sec-Fetch-Site`, or by an `Origin` whose host is not the one addressed.
 /// Non-browser clients send neither and pass.
 pub fn is_cross_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site.as_bytes() == b"cross-site")
-    {
-        return true;
+    // Browsers set Sec-Fetch-Site themselves; no page can forge it. Trust it
+    // both ways: a same-origin form post may carry `Origin: null`.
+    match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
+        Some(b"cross-site") => return true,
+        Some(b"same-origin") => return false,
+        _ => {}
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;

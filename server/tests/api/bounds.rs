@@ -200,7 +200,7 @@ async fn responses_carry_the_security_headers(app: TestApp) {
     for response in [&page, &ann.get("/api/v1/auth/me").await] {
         let headers = &response.headers;
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["referrer-policy"], "same-origin");
         assert_eq!(headers["x-frame-options"], "DENY");
         assert_eq!(headers["cache-control"], "no-store");
         assert!(headers.get("strict-transport-security").is_none());

@@ -96,9 +96,35 @@ async fn cross_site_posts_are_refused(app: TestApp) {
 
     headers.insert(header::ORIGIN, "http://chat.test".parse().unwrap());
     let same_site = alice
-        .send(Method::POST, "/api/v1/message/", headers, Body::from(body))
+        .send(
+            Method::POST,
+            "/api/v1/message/",
+            headers.clone(),
+            Body::from(body.clone()),
+        )
         .await;
     assert_eq!(same_site.status, StatusCode::CREATED);
+
+    // A browser that says the post is same-origin is believed even when it
+    // hides the origin (`Origin: null`, as some form posts have); one that
+    // says cross-site is refused whatever the Origin.
+    headers.insert(header::ORIGIN, "null".parse().unwrap());
+    headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
+    let same_origin = alice
+        .send(
+            Method::POST,
+            "/api/v1/message/",
+            headers.clone(),
+            Body::from(body.clone()),
+        )
+        .await;
+    assert_eq!(same_origin.status, StatusCode::CREATED);
+    headers.insert(header::ORIGIN, "http://chat.test".parse().unwrap());
+    headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let cross_site = alice
+        .send(Method::POST, "/api/v1/message/", headers, Body::from(body))
+        .await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
