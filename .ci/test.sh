@@ -13,6 +13,9 @@ export CHATAPP_REQUIRE_MARIADB=1
 say "Checking formatting (cargo fmt --check)"
 cargo fmt --all --check
 
+say "Checking the systemd unit in docs/deploy.md (systemd-analyze verify)"
+.ci/verify-unit.sh
+
 say "Type-checking the browser tests (tsc)"
 (cd end2end && npx tsc -p .)
 

@@ -190,6 +190,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub shutdown_deadline_seconds: u64,
 
+    /// Log lines as text (for people) or one JSON object per line (for a
+    /// log collector).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Log filter, in `tracing` `EnvFilter` syntax.
     #[arg(
         long,
@@ -275,12 +280,27 @@ impl Config {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Commands besides serving.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Manage accounts (the original's `createsuperuser` and admin site).
     #[command(subcommand)]
     User(UserCommand),
+    /// Check the settings (and the site files the pages link) without
+    /// serving; exits non-zero and says what is wrong.
+    CheckConfig,
+    /// Copy the live SQLite database to PATH, consistently, while it serves.
+    Backup {
+        /// A new file for the copy.
+        path: std::path::PathBuf,
+    },
 }
 
 /// `server user …`. Passwords are read from standard input (one line), or

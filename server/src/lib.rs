@@ -9,8 +9,10 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod listener;
+pub mod ops;
 pub mod rpc;
 pub mod security;
+pub mod site;
 pub mod telemetry;
 pub mod ws;
 
@@ -52,6 +54,7 @@ use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -278,6 +281,7 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(telemetry::identify))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::end_expired_sessions,
@@ -320,20 +324,37 @@ pub fn app(state: AppState) -> Router {
                 .load_shed()
                 .concurrency_limit(state.settings.max_in_flight),
         )
+        .layer(middleware::from_fn(telemetry::remember_span))
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings can hold secrets (a reset
-                // link's token), and headers hold session cookies.
+                // link's token), and headers hold session cookies. The route
+                // and user are filled in once known (telemetry::identify).
                 .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(telemetry::REQUEST_ID)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
+                        request_id,
+                        route = tracing::field::Empty,
+                        user_id = tracing::field::Empty,
                     )
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Every request gets an id (a proxy's is kept), echoed in the
+        // response so a user's report can be found in the log.
+        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
+        .layer(SetRequestIdLayer::new(
+            telemetry::REQUEST_ID,
+            MakeRequestUuid,
+        ))
         .merge(probes)
         .with_state(state)
 }
@@ -460,7 +481,7 @@ async fn cache_static_assets(
 /// lets in-flight requests and background work finish (up to a deadline),
 /// and closes the database.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let leptos_options = get_configuration(None)?.leptos_options;
+    let leptos_options = site::locate()?;
     let address = leptos_options.site_addr;
     let state = build_state(&config, leptos_options).await?;
 

@@ -23,18 +23,11 @@ async fn main() -> ExitCode {
         let _ = rlimit::Resource::NOFILE.set(hard, hard);
     }
     let mut config = Config::parse();
-    server::telemetry::init(&config.log);
+    server::telemetry::init(&config.log, config.log_format);
     match config.command.take() {
-        Some(Command::User(command)) => match server::admin::run(&config, command).await {
-            Ok(report) => {
-                println!("{report}");
-                ExitCode::SUCCESS
-            }
-            Err(problem) => {
-                eprintln!("{problem}");
-                ExitCode::FAILURE
-            }
-        },
+        Some(Command::CheckConfig) => report(server::ops::check_config(&config)),
+        Some(Command::Backup { path }) => report(server::ops::backup(&config, &path).await),
+        Some(Command::User(command)) => report(server::admin::run(&config, command).await),
         None => match server::serve(config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -42,5 +35,20 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Prints a command's outcome: the report on standard output, a problem on
+/// standard error with a failing exit code.
+fn report(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("{problem}");
+            ExitCode::FAILURE
+        }
     }
 }

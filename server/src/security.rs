@@ -74,7 +74,8 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
 
 /// Middleware (inside the log-in layer): a session past its absolute
 /// lifetime (`SESSION_DAYS` after its log-in, however active) is logged out
-/// before the request is served, which then proceeds as anonymous.
+/// before the request is served, which then proceeds as anonymous. A live
+/// one has its idle timer started again (see [`auth::keep_alive`]).
 pub async fn end_expired_sessions(
     State(state): State<AppState>,
     mut request: Request,
@@ -82,14 +83,18 @@ pub async fn end_expired_sessions(
 ) -> Response {
     if let Some(mut session) = request.extensions().get::<AuthSession>().cloned()
         && session.user.is_some()
-        && auth::session_deadline(&session.session, &state.settings)
-            .await
-            .is_none_or(|deadline| deadline <= chrono::Utc::now())
     {
-        if let Err(error) = auth::log_out(&mut session, &state).await {
-            return error.into_response();
+        let ended = auth::session_deadline(&session.session, &state.settings)
+            .await
+            .is_none_or(|deadline| deadline <= chrono::Utc::now());
+        if ended {
+            if let Err(error) = auth::log_out(&mut session, &state).await {
+                return error.into_response();
+            }
+            request.extensions_mut().insert(session);
+        } else {
+            auth::keep_alive(&session.session, &state.settings).await;
         }
-        request.extensions_mut().insert(session);
     }
     next.run(request).await
 }

@@ -1,17 +1,69 @@
 //! Logging: one line per request (from the router's trace layer) and errors
-//! with their context, to standard error.
+//! with their context, to standard error, as text or as one JSON object per
+//! line (`LOG_FORMAT=json`) with the request's id, route and user.
 
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderName;
+use axum::middleware::Next;
+use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// Installs the global subscriber. `filter` is an `EnvFilter` directive string.
-pub fn init(filter: &str) {
+pub fn init(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
         eprintln!("invalid log filter {filter:?} ({error}); using \"info\"");
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        // The event's fields at the top level, and the request span's
+        // (method, path, request_id, route, user_id) beside them.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// The request's span, kept where inner layers can reach it: by the time a
+/// request is routed, the session and log-in layers have entered spans of
+/// their own.
+#[derive(Clone)]
+struct RequestSpan(tracing::Span);
+
+/// Middleware, just inside the trace layer: remembers its span.
+pub async fn remember_span(mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(RequestSpan(tracing::Span::current()));
+    next.run(request).await
+}
+
+/// Middleware, inside routing and the session layer: records the matched
+/// route template and the logged-in user's id on the request's span.
+pub async fn identify(request: Request, next: Next) -> Response {
+    let Some(RequestSpan(span)) = request.extensions().get::<RequestSpan>().cloned() else {
+        return next.run(request).await;
+    };
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        span.record("route", route.as_str());
+    }
+    if let Some(user) = request
+        .extensions()
+        .get::<axum_login::AuthSession<app::domain::auth::Backend>>()
+        .and_then(|session| session.user.as_ref())
+    {
+        span.record("user_id", user.id);
+    }
+    next.run(request).await
 }

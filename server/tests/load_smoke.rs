@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use load::server::{Database, Server, free_port};
 
+#[path = "common/site.rs"]
+mod site;
+
 #[tokio::test]
 async fn the_load_generator_drives_the_real_server() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -19,7 +22,7 @@ async fn the_load_generator_drives_the_real_server() {
         std::path::Path::new(env!("CARGO_BIN_EXE_server")),
         &address,
         &database_url,
-        &[],
+        &site::stub(&dir),
         dir.join("server.log"),
     )
     .await

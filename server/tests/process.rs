@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+#[path = "common/site.rs"]
+mod site;
+
 fn scratch(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("{test}-{:016x}", rand::random::<u64>()));
@@ -21,11 +24,13 @@ fn scratch(test: &str) -> PathBuf {
 async fn start(dir: &Path, settings: &[(&str, String)]) -> Server {
     let address = format!("127.0.0.1:{}", free_port("127.0.0.1").unwrap());
     let database_url = Database::Sqlite.fresh_url(dir, "chat").await.unwrap();
+    let mut settings = settings.to_vec();
+    settings.extend(site::stub(dir));
     Server::start(
         Path::new(env!("CARGO_BIN_EXE_server")),
         &address,
         &database_url,
-        settings,
+        &settings,
         dir.join("server.log"),
     )
     .await
@@ -273,4 +278,282 @@ async fn a_huge_request_head_is_refused_by_the_listener() {
     server.stop().await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
+
+/// Runs the binary with `args` and `settings` until it exits (at most a
+/// minute); returns whether it succeeded and all it printed.
+async fn run_command(args: &[&str], settings: &[(&str, String)]) -> (bool, String) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .envs(settings.iter().map(|(key, value)| (*key, value.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = tokio::time::timeout(Duration::from_mins(1), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("server {args:?} did not finish within a minute"))
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), printed)
+}
+
+/// Started without the site its pages link (no `LEPTOS_*` pointing at a
+/// build), the server does not serve dead pages: it refuses to start and
+/// says which files are missing and what to do.
+#[tokio::test]
+async fn without_its_site_the_server_refuses_to_start_and_says_why() {
+    let dir = scratch("no-site");
+    let empty = dir.join("empty-site");
+    std::fs::create_dir_all(&empty).unwrap();
+    let address = format!("127.0.0.1:{}", free_port("127.0.0.1").unwrap());
+    let (started, printed) = run_command(
+        &[],
+        &[
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}/chat.db?mode=rwc", dir.display()),
+            ),
+            ("LEPTOS_SITE_ADDR", address),
+            ("LEPTOS_OUTPUT_NAME", "chatapp".to_owned()),
+            ("LEPTOS_SITE_ROOT", empty.display().to_string()),
+            ("LEPTOS_HASH_FILES", "false".to_owned()),
+        ],
+    )
+    .await;
+    assert!(!started, "it served without a site: {printed}");
+    assert!(
+        printed.contains("would link files that do not exist"),
+        "{printed}"
+    );
+    assert!(printed.contains("chatapp.js"), "{printed}");
+    assert!(
+        printed.contains("cargo leptos build --release"),
+        "{printed}"
+    );
+}
+
+/// `server check-config` names each problem and exits non-zero; with good
+/// settings it says so. It connects to nothing: no database file appears.
+#[tokio::test]
+async fn check_config_names_problems_without_touching_anything() {
+    let dir = scratch("check-config");
+    let database = dir.join("chat.db");
+    let mut settings = site::stub(&dir);
+    settings.push((
+        "DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", database.display()),
+    ));
+    settings.push(("LEPTOS_OUTPUT_NAME", "chatapp".to_owned()));
+
+    let (valid, printed) = run_command(&["check-config"], &settings).await;
+    assert!(valid, "{printed}");
+    assert!(printed.contains("The configuration is valid."), "{printed}");
+
+    let mut bad = settings.clone();
+    bad.push(("REDIS_URL", "not a url".to_owned()));
+    bad.push(("MAIL_FROM", "nobody".to_owned()));
+    let (valid, printed) = run_command(&["check-config"], &bad).await;
+    assert!(!valid, "{printed}");
+    assert!(printed.contains("REDIS_URL"), "{printed}");
+    assert!(printed.contains("MAIL_FROM"), "{printed}");
+
+    let mut out_of_range = settings.clone();
+    out_of_range.push(("MESSAGES_TO_LOAD", "0".to_owned()));
+    let (valid, printed) = run_command(&["check-config"], &out_of_range).await;
+    assert!(!valid, "{printed}");
+    assert!(
+        printed.contains("MESSAGES_TO_LOAD") || printed.contains("messages-to-load"),
+        "{printed}"
+    );
+    assert!(!database.exists(), "check-config created the database");
+}
+
+/// `server backup` copies a database that is being written: every message
+/// acknowledged before the backup began is in the copy, and a server
+/// started on the copy (the documented restore) serves them.
+#[tokio::test]
+async fn a_backup_taken_under_write_load_restores_with_nothing_lost() {
+    use std::sync::{Arc, Mutex};
+
+    let dir = scratch("backup");
+    let server = start(&dir, &[]).await;
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+    let mut cookies = Vec::new();
+    for name in ["gina", "hugo"] {
+        let registered = post(
+            &http,
+            format!("{base}/api/v1/auth/register"),
+            None,
+            json!({"username": name, "password": "correct horse"}),
+        )
+        .await;
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        cookies.push(session_cookie(&registered));
+    }
+    let gina = cookies[0].clone();
+
+    // Gina writes to Hugo without pause; each acknowledged id is recorded.
+    let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let writing = {
+        let (http, base, gina, acknowledged) = (
+            http.clone(),
+            base.clone(),
+            gina.clone(),
+            Arc::clone(&acknowledged),
+        );
+        tokio::spawn(async move {
+            for n in 0.. {
+                let sent = post(
+                    &http,
+                    format!("{base}/api/v1/message/"),
+                    Some(&gina),
+                    json!({"recipient": "hugo", "body": format!("message {n}")}),
+                )
+                .await;
+                assert_eq!(sent.status(), StatusCode::CREATED);
+                let body: Value = sent.json().await.unwrap();
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push(body["id"].as_i64().unwrap());
+            }
+        })
+    };
+    let wait_for = |count: usize| {
+        let acknowledged = Arc::clone(&acknowledged);
+        async move {
+            let deadline = Instant::now() + Duration::from_mins(1);
+            while acknowledged.lock().unwrap().len() < count {
+                assert!(
+                    Instant::now() < deadline,
+                    "fewer than {count} messages in a minute"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for(200).await;
+    let before_backup = acknowledged.lock().unwrap().clone();
+    let copy = dir.join("backup.db");
+    let (backed_up, printed) = run_command(
+        &["backup", copy.to_str().unwrap()],
+        &[("DATABASE_URL", server.database_url.clone())],
+    )
+    .await;
+    assert!(backed_up, "{printed}");
+    assert!(printed.contains("integrity ok"), "{printed}");
+    let during = acknowledged.lock().unwrap().len();
+    wait_for(during + 100).await;
+    writing.abort();
+    server.stop().await;
+
+    // Restore as docs/deploy.md says: the copy becomes the database file.
+    let restored_dir = scratch("restored");
+    std::fs::copy(&copy, restored_dir.join("chat.db")).unwrap();
+    let address = format!("127.0.0.1:{}", free_port("127.0.0.1").unwrap());
+    let restored = Server::start(
+        Path::new(env!("CARGO_BIN_EXE_server")),
+        &address,
+        &format!("sqlite://{}/chat.db?mode=rwc", restored_dir.display()),
+        &site::stub(&restored_dir),
+        restored_dir.join("server.log"),
+    )
+    .await
+    .unwrap();
+    let logged_in = post(
+        &http,
+        format!("{}/api/v1/auth/login", restored.base),
+        None,
+        json!({"username": "gina", "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(logged_in.status(), StatusCode::OK);
+    let gina = session_cookie(&logged_in);
+    let mut missing = Vec::new();
+    for id in &before_backup {
+        let message = http
+            .get(format!("{}/api/v1/message/{id}/", restored.base))
+            .header("cookie", &gina)
+            .send()
+            .await
+            .unwrap();
+        if message.status() != StatusCode::OK {
+            missing.push(*id);
+        }
+    }
+    restored.stop().await;
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged messages are not in the backup: {missing:?}",
+        missing.len(),
+        before_backup.len()
+    );
+}
+
+/// `LOG_FORMAT=json`: every line is one JSON object, and a request's line
+/// carries its route template, the user's id and the request id the
+/// response named.
+#[tokio::test]
+async fn json_logs_carry_request_id_route_and_user() {
+    let dir = scratch("json-log");
+    let server = start(
+        &dir,
+        &[
+            ("LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ],
+    )
+    .await;
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+    let registered = post(
+        &http,
+        format!("{base}/api/v1/auth/register"),
+        None,
+        json!({"username": "iris", "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let iris = session_cookie(&registered);
+    let missing = http
+        .get(format!("{base}/api/v1/message/424242/"))
+        .header("cookie", &iris)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let request_id = missing.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    server.stop().await;
+
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+        })
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|line| line["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no line for request {request_id}:\n{log}"));
+    assert_eq!(
+        finished["span"]["route"], "/api/v1/message/{id}/",
+        "{finished}"
+    );
+    assert_eq!(
+        finished["span"]["path"], "/api/v1/message/424242/",
+        "{finished}"
+    );
+    assert!(finished["span"]["user_id"].is_i64(), "{finished}");
 }

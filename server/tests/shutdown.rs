@@ -11,6 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+#[path = "common/site.rs"]
+mod site;
+
 /// A raw HTTP/1.1 request; returns the status code and the `Set-Cookie` pair.
 async fn http(address: &str, request: String) -> (u16, Option<String>) {
     let exchange = async {
@@ -60,6 +63,7 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
         .env("LEPTOS_SITE_ADDR", &address)
         .env("LEPTOS_OUTPUT_NAME", "chatapp")
         .env("RUST_LOG", "info")
+        .envs(site::stub(&data))
         .stderr(std::fs::File::create(&log).unwrap())
         .stdout(Stdio::null())
         .spawn()

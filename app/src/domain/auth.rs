@@ -213,6 +213,28 @@ pub async fn rotate_id(session: &AuthSession) -> Result<(), AppError> {
 
 /// The session key holding when its user logged in (Unix seconds).
 const LOGGED_IN_AT: &str = "chatapp.logged_in_at";
+/// The session key holding when its idle timer last started again.
+const RENEWED_AT: &str = "chatapp.renewed_at";
+/// The longest a used session goes without its idle timer starting again.
+const MAX_RENEW_INTERVAL_SECONDS: u64 = 3600;
+
+/// Starts a used session's idle timer (`SESSION_IDLE_DAYS`) again. The
+/// session layer saves a session (and so moves its expiry) only when it
+/// changed, so without this an active user would be logged out an idle
+/// period after logging in. Renewed at most every tenth of the idle period
+/// (an hour at most), so a request costs a session write only that often.
+pub async fn keep_alive(session: &tower_sessions::Session, settings: &super::Settings) {
+    let now = chrono::Utc::now().timestamp();
+    let every =
+        i64::try_from((settings.session_idle.as_secs() / 10).min(MAX_RENEW_INTERVAL_SECONDS))
+            .unwrap_or(0);
+    let renewed_at: Option<i64> = session.get(RENEWED_AT).await.ok().flatten();
+    if renewed_at.is_none_or(|at| now - at >= every)
+        && let Err(error) = session.insert(RENEWED_AT, now).await
+    {
+        tracing::warn!(%error, "cannot renew a session");
+    }
+}
 
 /// When a logged-in session ends, whatever happens: `SESSION_DAYS` after its
 /// log-in. `None` for a session with no log-in time (from before this was

@@ -13,6 +13,7 @@ on_both_backends!(
     usernames_are_unique_case_insensitively,
     unknown_user_and_wrong_password_get_the_same_error,
     login_issues_a_new_session_id,
+    a_password_change_issues_a_new_session_id,
     logout_destroys_the_session,
     every_api_route_requires_a_session,
 );
@@ -226,6 +227,57 @@ async fn login_issues_a_new_session_id(app: TestApp) {
     stale.cookie = Some(first);
     assert_eq!(
         stale.get("/api/v1/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Whoever learned the session id before a password change learned nothing
+/// lasting: the id changes, the old one is refused, the browser carries on.
+async fn a_password_change_issues_a_new_session_id(app: TestApp) {
+    let mut alice = app.user("alice").await;
+    let before = alice.cookie.clone().unwrap();
+    let changed = alice
+        .post_json(
+            "/api/v1/auth/password",
+            &json!({"current_password": "correct horse", "new_password": "a new long secret"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    let after = alice.cookie.clone().unwrap();
+    assert_ne!(before, after);
+    assert_eq!(alice.get("/api/v1/auth/me").await.body["username"], "alice");
+    let mut stale = app.client();
+    stale.cookie = Some(before);
+    assert_eq!(
+        stale.get("/api/v1/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A session left unused past `session_idle` ends; one in use stays.
+#[tokio::test]
+async fn an_idle_session_ends_after_the_idle_timeout() {
+    let settings = app::domain::Settings {
+        session_idle: std::time::Duration::from_secs(2),
+        ..crate::common::test_settings()
+    };
+    let app = TestApp::with_settings(crate::common::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let mut alice = app.user("alice").await;
+    // Time passing is what is tested here. In use, the session outlives the
+    // idle timeout: each request starts it again.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+        assert_eq!(alice.get("/api/v1/auth/me").await.status, StatusCode::OK);
+    }
+    // Unused past it (expiry is kept to the whole second), it is gone.
+    let cookie = alice.cookie.clone().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut later = app.client();
+    later.cookie = Some(cookie);
+    assert_eq!(
+        later.get("/api/v1/auth/me").await.status,
         StatusCode::UNAUTHORIZED
     );
 }

@@ -171,3 +171,53 @@ async fn a_statement_past_the_timeout_is_stopped_and_answered_503() {
     let answer = app::error::AppError::from(error).into_response();
     assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// A request stuck past `request_timeout` (here: its write waits on a row
+/// another connection holds locked) is answered 503 with `Retry-After`
+/// instead of holding the client; retried with its `client_id` once the
+/// lock is gone, the message is stored once.
+#[tokio::test]
+async fn a_request_past_the_request_timeout_gets_503() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+    let settings = app::domain::Settings {
+        request_timeout: std::time::Duration::from_secs(1),
+        ..crate::common::test_settings()
+    };
+    let Some(app) = TestApp::with_settings(crate::common::Backend::MariaDb, settings).await else {
+        return;
+    };
+    let mut ann = app.user("ann").await;
+    app.user("bob").await;
+    let blocker = app.state.db.begin().await.unwrap();
+    blocker
+        .execute_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SELECT id FROM users WHERE username = 'ann' FOR UPDATE",
+        ))
+        .await
+        .unwrap();
+    let message = json!({"recipient": "bob", "body": "hello", "client_id": "7b7f2a52-58a5-4bb8-9f0e-3a4cf0a6a0f1"});
+    let started = std::time::Instant::now();
+    let stuck = ann.post_json("/api/v1/message/", &message).await;
+    assert_eq!(
+        stuck.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        stuck.text
+    );
+    assert!(stuck.headers.contains_key("retry-after"));
+    assert!(stuck.body["detail"].is_string(), "{}", stuck.text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    blocker.rollback().await.unwrap();
+
+    let retried = ann.post_json("/api/v1/message/", &message).await;
+    assert!(retried.status.is_success(), "{}", retried.text);
+    let history = ann.get("/api/v1/message/?target=bob").await;
+    assert_eq!(
+        history.body["results"].as_array().unwrap().len(),
+        1,
+        "{}",
+        history.text
+    );
+}

@@ -169,6 +169,7 @@ impl Node {
             // the limits live in the shared Redis across runs: off, unless a
             // test sets one.
             .envs(NO_RATE_LIMITS.iter().copied())
+            .envs(crate::common::site::stub(dir))
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

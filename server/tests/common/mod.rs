@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod site;
 pub mod socket;
 
 use std::path::PathBuf;
