@@ -171,9 +171,11 @@ mod server {
         fn from(error: DbErr) -> Self {
             if is_transient(&error) {
                 tracing::error!(%error, "database unavailable");
+                metrics::counter!("chatapp_db_errors_total", "kind" => "unavailable").increment(1);
                 Self::Unavailable
             } else {
                 tracing::error!(%error, "database error");
+                metrics::counter!("chatapp_db_errors_total", "kind" => "other").increment(1);
                 Self::Internal
             }
         }

@@ -190,6 +190,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub shutdown_deadline_seconds: u64,
 
+    /// Serve `/metrics` on this address of its own (e.g. `10.0.0.11:9100`)
+    /// as well; on the main port it answers only local, unproxied clients.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// Log lines as text (for people) or one JSON object per line (for a
     /// log collector).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod listener;
+pub mod monitoring;
 pub mod ops;
 pub mod rpc;
 pub mod security;
@@ -269,7 +270,8 @@ pub fn app(state: AppState) -> Router {
     // instead of failing in the session layer.
     let probes = Router::new()
         .route("/healthz", get(health))
-        .route("/readyz", get(readiness));
+        .route("/readyz", get(readiness))
+        .route("/metrics", get(monitoring::scrape));
     Router::new()
         .route("/ws", get(ws::notifications))
         .nest("/api/v1", api::v1::router())
@@ -282,6 +284,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(telemetry::identify))
+        .layer(middleware::from_fn(monitoring::label_route))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::end_expired_sessions,
@@ -324,6 +327,7 @@ pub fn app(state: AppState) -> Router {
                 .load_shed()
                 .concurrency_limit(state.settings.max_in_flight),
         )
+        .layer(middleware::from_fn(monitoring::count_requests))
         .layer(middleware::from_fn(telemetry::remember_span))
         .layer(
             TraceLayer::new_for_http()
@@ -483,7 +487,31 @@ async fn cache_static_assets(
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let leptos_options = site::locate()?;
     let address = leptos_options.site_addr;
+    let monitoring = monitoring::Monitoring::install()?;
+    let _ = monitoring::MONITORING.set(monitoring.clone());
     let state = build_state(&config, leptos_options).await?;
+    state.tasks.spawn(monitoring.upkeep(state.shutdown.clone()));
+    if let Some(metrics_addr) = config.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
+        let metrics_state = state.clone();
+        let shutdown = state.shutdown.clone();
+        let only_metrics = Router::new().route(
+            "/metrics",
+            get(move || {
+                let state = metrics_state.clone();
+                async move { monitoring::exposition(&state) }
+            }),
+        );
+        state.tasks.spawn(async move {
+            let served = axum::serve(listener, only_metrics)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!("ChatApp is listening on http://{address}");

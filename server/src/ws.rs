@@ -118,6 +118,7 @@ async fn serve_socket(
     user: SessionUser,
     _slot: SocketSlot,
 ) {
+    let _counted = crate::monitoring::OpenSocket::opened();
     let (sender, receiver) = socket.split();
     let (heard, last_heard) = watch::channel(Instant::now());
     let (closing, close_reason) = watch::channel(None);
@@ -150,7 +151,10 @@ async fn send_frames(
     loop {
         let frame = tokio::select! {
             item = stream.next() => match item {
-                StreamItem::Frame(frame) => encode(&frame),
+                StreamItem::Frame(frame) => {
+                    crate::monitoring::frame_sent(&frame);
+                    encode(&frame)
+                }
                 StreamItem::Close(reason) => close_frame(reason),
             },
             Ok(()) = close_reason.changed() => match *close_reason.borrow() {
@@ -204,6 +208,8 @@ async fn receive_frames(
             continue;
         };
         if !signals.allows() {
+            metrics::counter!("chatapp_rate_limited_total", "limit" => "signals_socket")
+                .increment(1);
             continue;
         }
         match frame {

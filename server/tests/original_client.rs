@@ -218,3 +218,42 @@ async fn the_original_client_lists_people_chats_live_and_loads_history() {
         );
     }
 }
+
+/// A message committed after the socket subscribed but before its stream
+/// read where to start still reaches the original client, which keeps no
+/// position to replay from. (Seen on a loaded machine: the stream started
+/// past the message and dropped it as already known.)
+#[tokio::test]
+async fn a_message_sent_while_the_socket_starts_is_not_lost() {
+    use app::domain::stream::{EventStream, StreamItem, StreamProtocol};
+    use app::wire::ServerFrame;
+
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let mut alice = app.user("alice").await;
+    app.user("bob").await;
+    let bob = app::domain::accounts::find_by_username(&app.state.db, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    // Subscribed (as the handshake does), not yet started.
+    let mut stream = EventStream::open(
+        &app.state,
+        bob.id,
+        None,
+        None,
+        StreamProtocol::NewMessagesOnly,
+    );
+    let id = alice.send_message("bob", "hello").await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+        .await
+        .expect("a frame within 30 s");
+    match next {
+        StreamItem::Frame(ServerFrame::Event(event)) => {
+            assert_eq!(
+                serde_json::to_value(&event).unwrap()["message"],
+                id.to_string()
+            );
+        }
+        other => panic!("expected the message's event, got {other:?}"),
+    }
+}

@@ -13,6 +13,9 @@ use tokio::net::TcpStream;
 
 #[path = "common/site.rs"]
 mod site;
+#[path = "common/socket.rs"]
+#[allow(dead_code, reason = "this file uses a few of the helpers")]
+mod socket;
 
 fn scratch(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -556,4 +559,132 @@ async fn json_logs_carry_request_id_route_and_user() {
         "{finished}"
     );
     assert!(finished["span"]["user_id"].is_i64(), "{finished}");
+}
+
+/// The value of the sample `name` (with its labels, as written) in a
+/// Prometheus exposition, if present.
+fn sample(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        (series == name).then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// `/metrics` answers a local scraper with every family the deploy guide's
+/// dashboards use, and they move with real traffic: requests by route
+/// template, sockets, events published and delivered, delivery lag, the
+/// pool, hashes, rate limits, process memory. A relayed request is refused.
+#[tokio::test]
+async fn metrics_move_with_traffic() {
+    let dir = scratch("metrics");
+    let server = start(&dir, &[("LIMIT_LOG_IN_PER_ACCOUNT", "1/1h".to_owned())]).await;
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+    let scrape = || async {
+        let response = http.get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    };
+    let before = scrape().await;
+    assert!(
+        sample(&before, "process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0),
+        "{before}"
+    );
+
+    let mut cookies = Vec::new();
+    for name in ["jack", "kate"] {
+        let registered = post(
+            &http,
+            format!("{base}/api/v1/auth/register"),
+            None,
+            json!({"username": name, "password": "correct horse"}),
+        )
+        .await;
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        cookies.push(session_cookie(&registered));
+    }
+    let address = base.trim_start_matches("http://").parse().unwrap();
+    let handshake = socket::Handshake {
+        cookie: Some(&cookies[1]),
+        ..socket::Handshake::default()
+    };
+    let (mut kate_socket, _) = socket::TestSocket::open_until_ready("kate", address, &handshake)
+        .await
+        .unwrap();
+    let sent = post(
+        &http,
+        format!("{base}/api/v1/message/"),
+        Some(&cookies[0]),
+        json!({"recipient": "kate", "body": "hello"}),
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    kate_socket.next_frame("the message's event").await;
+    for _ in 0..2 {
+        post(
+            &http,
+            format!("{base}/api/v1/auth/login"),
+            None,
+            json!({"username": "jack", "password": "wrong password"}),
+        )
+        .await;
+    }
+    let relayed = http
+        .get(format!("{base}/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(relayed.status(), StatusCode::NOT_FOUND);
+
+    let after = scrape().await;
+    server.stop().await;
+    let moved =
+        |name: &str| sample(&after, name).unwrap_or(0.0) - sample(&before, name).unwrap_or(0.0);
+    for (name, at_least) in [
+        (
+            r#"http_requests_total{route="/api/v1/message/",method="POST",status="201"}"#,
+            1.0,
+        ),
+        (
+            r#"http_requests_total{route="/api/v1/auth/register",method="POST",status="201"}"#,
+            2.0,
+        ),
+        (
+            r#"http_request_duration_seconds_count{route="/api/v1/message/",method="POST"}"#,
+            1.0,
+        ),
+        ("chatapp_events_published_total", 2.0),
+        (r#"chatapp_frames_sent_total{kind="event"}"#, 1.0),
+        ("chatapp_delivery_lag_seconds_count", 1.0),
+        ("chatapp_write_batch_jobs_count", 1.0),
+        (r#"chatapp_rate_limited_total{limit="log_in_account"}"#, 1.0),
+    ] {
+        assert!(
+            moved(name) >= at_least,
+            "{name} moved by {}, not {at_least}:\n{after}",
+            moved(name)
+        );
+    }
+    assert_eq!(
+        sample(&after, "chatapp_websockets_open"),
+        Some(1.0),
+        "{after}"
+    );
+    assert!(
+        sample(&after, r#"chatapp_db_pool_connections{state="idle"}"#).is_some(),
+        "{after}"
+    );
+    assert!(
+        sample(&after, "chatapp_db_pool_max_connections").is_some_and(|max| max >= 1.0),
+        "{after}"
+    );
+    assert!(
+        sample(&after, "chatapp_password_hashes_in_flight").is_some(),
+        "{after}"
+    );
+    assert!(
+        sample(&after, "process_cpu_seconds_total").is_some(),
+        "{after}"
+    );
 }

@@ -173,6 +173,14 @@ impl Limit {
 
     /// Counts one use by `key`, or refuses it with 429 and how long to wait.
     pub async fn check(&self, key: &str) -> Result<(), AppError> {
+        let verdict = self.decide(key).await;
+        if verdict.is_err() {
+            metrics::counter!("chatapp_rate_limited_total", "limit" => self.name).increment(1);
+        }
+        verdict
+    }
+
+    async fn decide(&self, key: &str) -> Result<(), AppError> {
         let Some(local) = &self.local else {
             return Ok(());
         };

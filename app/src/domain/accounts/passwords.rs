@@ -89,6 +89,7 @@ pub(super) async fn run_hashing<T: Send + 'static>(
     if pool.waiting.fetch_add(1, Ordering::SeqCst) >= pool.max_waiting {
         pool.waiting.fetch_sub(1, Ordering::SeqCst);
         tracing::warn!("too many password hashes waiting; refusing");
+        metrics::counter!("chatapp_password_hashes_refused_total").increment(1);
         return Err(AppError::Busy(2));
     }
     let permit = pool.permits.acquire().await;

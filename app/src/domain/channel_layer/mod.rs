@@ -104,7 +104,7 @@ pub enum Next {
 
 /// One connection's stream of frames.
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<ServerFrame>>,
+    receiver: broadcast::Receiver<Published>,
     catch_up: watch::Receiver<u64>,
     _registration: Registration,
 }
@@ -115,7 +115,11 @@ impl Subscription {
             biased;
             Ok(()) = self.catch_up.changed() => Next::CatchUp,
             received = self.receiver.recv() => match received {
-                Ok(frame) => Next::Frame(frame),
+                Ok((frame, published_at)) => {
+                    metrics::histogram!("chatapp_delivery_lag_seconds")
+                        .record(published_at.elapsed());
+                    Next::Frame(frame)
+                }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "a connection fell behind; it replays from the database");
                     Next::CatchUp
@@ -126,7 +130,12 @@ impl Subscription {
     }
 }
 
-type Channels = Arc<Mutex<HashMap<i64, broadcast::Sender<Arc<ServerFrame>>>>>;
+/// A frame and when it was published on this node (right after its commit,
+/// or on arrival from another node): how late it reaches a connection is
+/// the delivery lag.
+type Published = (Arc<ServerFrame>, std::time::Instant);
+
+type Channels = Arc<Mutex<HashMap<i64, broadcast::Sender<Published>>>>;
 
 /// Removes a user's channel when their last connection closes.
 struct Registration {
@@ -211,10 +220,11 @@ impl ChannelLayer for InProcessChannelLayer {
             observer(&deliveries);
         }
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
         for Delivery { user_id, frame } in deliveries {
             if let Some(sender) = channels.get(&user_id) {
                 // An error only means every receiver has just gone away.
-                let _ = sender.send(Arc::new(frame));
+                let _ = sender.send((Arc::new(frame), now));
             }
         }
     }

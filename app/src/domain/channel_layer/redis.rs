@@ -238,6 +238,7 @@ async fn run_subscriber(
                 link.set_linked(true);
                 if failures > 0 {
                     tracing::info!("reconnected to Redis");
+                    metrics::counter!("chatapp_redis_reconnects_total").increment(1);
                 } else {
                     tracing::info!("connected to Redis");
                 }

@@ -91,6 +91,11 @@ pub struct EventStream {
     phase: Phase,
     /// The highest `seq` handed out (or the client's `since`).
     last_seq: Seq,
+    /// For a client that asked for no replay and keeps no position (the
+    /// original app's): where the stream started. Events up to it that come
+    /// live were published after this stream subscribed, so they are new to
+    /// the client even though they precede the start it read.
+    started_at: Option<Seq>,
     /// Frames ready to hand out, in order.
     ready: VecDeque<ServerFrame>,
     /// Events may have been missed: read them from the database.
@@ -126,6 +131,7 @@ impl EventStream {
             replay_limit: state.settings.replay_limit,
             phase: Phase::Starting { since },
             last_seq: 0,
+            started_at: None,
             ready: VecDeque::new(),
             catch_up_due: false,
             session_check_due: false,
@@ -183,7 +189,12 @@ impl EventStream {
                 self.last_seq = since;
                 self.catch_up_due = true;
             }
-            None => self.last_seq = latest,
+            None => {
+                self.last_seq = latest;
+                if self.protocol == StreamProtocol::NewMessagesOnly {
+                    self.started_at = Some(latest);
+                }
+            }
         }
         self.phase = Phase::Replaying;
         Ok(())
@@ -208,6 +219,8 @@ impl EventStream {
                 self.resync(latest);
             }
             Some(through) => {
+                metrics::counter!("chatapp_stream_replayed_events_total")
+                    .increment(u64::try_from(batch.events.len()).unwrap_or(u64::MAX));
                 self.ready
                     .extend(batch.events.into_iter().map(ServerFrame::from));
                 self.last_seq = through;
@@ -217,6 +230,7 @@ impl EventStream {
     }
 
     fn resync(&mut self, latest: Seq) {
+        metrics::counter!("chatapp_stream_resyncs_total").increment(1);
         self.ready.push_back(Signal::Resync { seq: latest }.into());
         self.last_seq = latest;
         self.catch_up_due = false;
@@ -280,6 +294,14 @@ impl EventStream {
     /// between nodes) is filled from the database.
     fn accept(&mut self, frame: &Arc<ServerFrame>) {
         match &**frame {
+            // Published between the subscription and reading where to start:
+            // new to a client without positions (a client with them has it in
+            // what it loads after `ready`).
+            ServerFrame::Event(event)
+                if self.started_at.is_some_and(|start| event.seq <= start) =>
+            {
+                self.ready.push_back(ServerFrame::clone(frame));
+            }
             ServerFrame::Event(event) if event.seq <= self.last_seq => {}
             ServerFrame::Event(event) if event.seq == self.last_seq + 1 => {
                 self.last_seq = event.seq;

@@ -258,9 +258,13 @@ async fn run_batch(db: &DatabaseConnection, channels: &dyn ChannelLayer, jobs: V
             for action in after_commit {
                 action();
             }
+            metrics::histogram!("chatapp_write_batch_jobs")
+                .record(u32::try_from(finishes.len()).unwrap_or(u32::MAX));
             for finish in finishes {
                 finish(Ok(()));
             }
+            metrics::counter!("chatapp_events_published_total")
+                .increment(u64::try_from(deliveries.len()).unwrap_or(u64::MAX));
             channels.publish(deliveries);
             true
         }
