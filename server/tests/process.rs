@@ -66,6 +66,27 @@ async fn post(
     request.send().await.unwrap()
 }
 
+/// Signs up each of `names` (password "correct horse"); their cookies.
+async fn sign_up(http: &reqwest::Client, base: &str, names: &[&str]) -> Vec<String> {
+    let mut cookies = Vec::new();
+    for name in names {
+        let registered = post(
+            http,
+            format!("{base}/api/v1/auth/register"),
+            None,
+            json!({"username": name, "password": "correct horse"}),
+        )
+        .await;
+        assert_eq!(
+            registered.status(),
+            StatusCode::CREATED,
+            "signing up {name}"
+        );
+        cookies.push(session_cookie(&registered));
+    }
+    cookies
+}
+
 /// Reads the outbox until a mail arrives; returns it.
 async fn first_mail(outbox: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -389,18 +410,7 @@ async fn a_backup_taken_under_write_load_restores_with_nothing_lost() {
     let server = start(&dir, &[]).await;
     let base = server.base.clone();
     let http = reqwest::Client::new();
-    let mut cookies = Vec::new();
-    for name in ["gina", "hugo"] {
-        let registered = post(
-            &http,
-            format!("{base}/api/v1/auth/register"),
-            None,
-            json!({"username": name, "password": "correct horse"}),
-        )
-        .await;
-        assert_eq!(registered.status(), StatusCode::CREATED);
-        cookies.push(session_cookie(&registered));
-    }
+    let cookies = sign_up(&http, &base, &["gina", "hugo"]).await;
     let gina = cookies[0].clone();
 
     // Gina writes to Hugo without pause; each acknowledged id is recorded.
@@ -517,15 +527,7 @@ async fn json_logs_carry_request_id_route_and_user() {
     .await;
     let base = server.base.clone();
     let http = reqwest::Client::new();
-    let registered = post(
-        &http,
-        format!("{base}/api/v1/auth/register"),
-        None,
-        json!({"username": "iris", "password": "correct horse"}),
-    )
-    .await;
-    assert_eq!(registered.status(), StatusCode::CREATED);
-    let iris = session_cookie(&registered);
+    let iris = sign_up(&http, &base, &["iris"]).await.remove(0);
     let missing = http
         .get(format!("{base}/api/v1/message/424242/"))
         .header("cookie", &iris)
@@ -591,18 +593,7 @@ async fn metrics_move_with_traffic() {
         "{before}"
     );
 
-    let mut cookies = Vec::new();
-    for name in ["jack", "kate"] {
-        let registered = post(
-            &http,
-            format!("{base}/api/v1/auth/register"),
-            None,
-            json!({"username": name, "password": "correct horse"}),
-        )
-        .await;
-        assert_eq!(registered.status(), StatusCode::CREATED);
-        cookies.push(session_cookie(&registered));
-    }
+    let cookies = sign_up(&http, &base, &["jack", "kate"]).await;
     let address = base.trim_start_matches("http://").parse().unwrap();
     let handshake = socket::Handshake {
         cookie: Some(&cookies[1]),

@@ -148,12 +148,7 @@ async fn migrate(db: &DatabaseConnection, database_url: &str) -> Result<(), DbEr
     if db.get_database_backend() != DbBackend::MySql {
         return Migrator::up(db, None).await;
     }
-    let mut options = ConnectOptions::new(database_url);
-    options
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    let lock_connection = Database::connect(options).await?;
+    let lock_connection = lone_connection(database_url).await?;
     let lock = lock_connection.begin().await?;
     let granted = lock
         .query_one_raw(Statement::from_sql_and_values(
@@ -170,12 +165,7 @@ async fn migrate(db: &DatabaseConnection, database_url: &str) -> Result<(), DbEr
     }
     // A migration may run long (a backfill of a big table): it gets a
     // connection without the statement timeout.
-    let mut options = ConnectOptions::new(database_url);
-    options
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    let migrating = Database::connect(options).await?;
+    let migrating = lone_connection(database_url).await?;
     let migrated = Migrator::up(&migrating, None).await;
     migrating.close().await.ok();
     lock.execute_raw(Statement::from_sql_and_values(
@@ -187,6 +177,17 @@ async fn migrate(db: &DatabaseConnection, database_url: &str) -> Result<(), DbEr
     lock.commit().await?;
     lock_connection.close().await?;
     migrated
+}
+
+/// A pool of one connection of its own, without the application's
+/// statement timeout: for the migration lock and the migrations.
+async fn lone_connection(database_url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(database_url);
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Database::connect(options).await
 }
 
 /// The file path of a SQLite URL, or `None` for other databases and in-memory SQLite.

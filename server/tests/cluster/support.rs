@@ -101,19 +101,6 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Every rate limit off (see `Node::spawn_with`).
-pub const NO_RATE_LIMITS: &[(&str, &str)] = &[
-    ("LIMIT_SIGN_UP_PER_IP", "off"),
-    ("LIMIT_LOG_IN_PER_IP", "off"),
-    ("LIMIT_LOG_IN_PER_ACCOUNT", "off"),
-    ("LIMIT_SENDS_PER_USER", "off"),
-    ("LIMIT_RESET_PER_ADDRESS", "off"),
-    ("LIMIT_RESET_PER_IP", "off"),
-    ("LIMIT_SOCKETS_PER_USER", "off"),
-    ("LIMIT_SOCKETS_PER_IP", "off"),
-    ("LIMIT_SIGNALS_PER_SOCKET", "off"),
-];
-
 /// One `server` process.
 pub struct Node {
     pub address: String,
@@ -168,7 +155,7 @@ impl Node {
             // Tests drive many accounts from a few loopback addresses, and
             // the limits live in the shared Redis across runs: off, unless a
             // test sets one.
-            .envs(NO_RATE_LIMITS.iter().copied())
+            .envs(load::server::LIMITS_OFF.iter().copied())
             .envs(crate::common::site::stub(dir))
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
