@@ -284,7 +284,6 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(telemetry::identify))
-        .layer(middleware::from_fn(monitoring::label_route))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::end_expired_sessions,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use app::domain::AppState;
 use app::domain::channel_layer::LayerStatus;
 use app::wire::ServerFrame;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -218,23 +218,10 @@ pub fn exposition(state: &AppState) -> Response {
 /// The process's one recorder, once installed.
 pub static MONITORING: std::sync::OnceLock<Monitoring> = std::sync::OnceLock::new();
 
-/// The matched route of a request, handed from inside routing to the
-/// metrics middleware outside it.
+/// The matched route of a request, handed from inside routing
+/// (`telemetry::identify`) to the metrics middleware outside it.
 #[derive(Clone)]
 pub struct RouteLabel(pub String);
-
-/// Middleware, inside routing: labels the response with its route template.
-pub async fn label_route(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
-    }
-    response
-}
 
 /// Middleware, outermost: counts and times every request by route template
 /// (never the raw path, which would make a series per message id), method

@@ -9,6 +9,7 @@ use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::monitoring::RouteLabel;
 
 /// The header that carries a request's id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -50,20 +51,29 @@ pub async fn remember_span(mut request: Request, next: Next) -> Response {
 }
 
 /// Middleware, inside routing and the session layer: records the matched
-/// route template and the logged-in user's id on the request's span.
+/// route template and the logged-in user's id on the request's span, and
+/// labels the response with the route for the metrics.
 pub async fn identify(request: Request, next: Next) -> Response {
-    let Some(RequestSpan(span)) = request.extensions().get::<RequestSpan>().cloned() else {
-        return next.run(request).await;
-    };
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
-        span.record("route", route.as_str());
-    }
-    if let Some(user) = request
+    let route = request
         .extensions()
-        .get::<axum_login::AuthSession<app::domain::auth::Backend>>()
-        .and_then(|session| session.user.as_ref())
-    {
-        span.record("user_id", user.id);
+        .get::<MatchedPath>()
+        .map(|route| route.as_str().to_owned());
+    if let Some(RequestSpan(span)) = request.extensions().get::<RequestSpan>() {
+        if let Some(route) = &route {
+            span.record("route", route.as_str());
+        }
+        if let Some(user) = request
+            .extensions()
+            .get::<axum_login::AuthSession<app::domain::auth::Backend>>()
+            .and_then(|session| session.user.as_ref())
+        {
+            span.record("user_id", user.id);
+        }
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // The metrics outside routing label the request with it too.
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
 }
