@@ -84,6 +84,17 @@ impl Inbox {
                     }
                 }
             }
+            EventBody::AccountDeleted { with } => {
+                if let Some(conversation) = self.find_mut(with) {
+                    conversation.unread = 0;
+                    let preview = &mut conversation.last_message;
+                    if preview.user.eq_ignore_ascii_case(with) {
+                        preview.body.clear();
+                        preview.truncated = false;
+                        preview.deleted = true;
+                    }
+                }
+            }
             // Edits show through `show_message`.
             EventBody::Edited { .. } => {}
         }
@@ -224,6 +235,29 @@ mod tests {
         };
         inbox.apply(&deleted);
         assert!(inbox.get("cyd").unwrap().last_message.deleted);
+        assert_eq!(inbox.total_unread(), 0);
+    }
+
+    #[test]
+    fn an_account_deletion_clears_its_unread_and_hides_its_last_words() {
+        let mut inbox = Inbox {
+            me: "ann".into(),
+            ..Inbox::default()
+        };
+        inbox.apply(&arrived(1, "bob", 1, 1));
+        inbox.show_message(&message(1, "bob", "ann"));
+        inbox.apply(&arrived(2, "cyd", 1, 2));
+        inbox.show_message(&message(2, "ann", "cyd"));
+        for (seq, with) in [(3, "bob"), (4, "cyd")] {
+            inbox.apply(&Event {
+                body: EventBody::AccountDeleted { with: with.into() },
+                seq,
+            });
+        }
+        let bob = inbox.get("bob").unwrap();
+        assert!(bob.last_message.deleted && bob.last_message.body.is_empty());
+        // Ann's own last message to cyd stays hers to read.
+        assert!(!inbox.get("cyd").unwrap().last_message.deleted);
         assert_eq!(inbox.total_unread(), 0);
     }
 }

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "./test";
-import { personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
+import { readFileSync } from "node:fs";
+import { PASSWORD, personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
 
 function conversationItem(page: Page, username: string) {
   return page.getByRole("navigation", { name: "Conversations" }).locator(".conversation-item", { hasText: username });
@@ -175,4 +176,41 @@ test("a browser notification comes for a message whose conversation is not on sc
   // this proves there was no second notification for either message.
   await expect(kai.locator(".messages .message-body").last()).toHaveText("now you are here");
   expect(await shown()).toEqual([{ title: louName, body: "ping while you look elsewhere" }]);
+});
+
+test("a user downloads their data, then deletes their account; the other person sees tombstones at once", async ({ browser }) => {
+  const jonName = uniqueName("jon");
+  const kimName = uniqueName("kim");
+  const kim = await registerInNewContext(browser, kimName);
+  const jon = await registerInNewContext(browser, jonName);
+  await openWith(jon, kimName);
+  await openWith(kim, jonName);
+  await send(jon, "farewell");
+  await send(kim, "see you");
+  await expect(kim.locator(".messages .message-body")).toHaveText(["farewell", "see you"]);
+
+  await jon.goto("/settings");
+  await waitForHydration(jon);
+  const [download] = await Promise.all([
+    jon.waitForEvent("download"),
+    jon.getByRole("link", { name: "Download my data" }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^chatapp-${jonName}-\\d{4}-\\d{2}-\\d{2}\\.json$`));
+  const exported = JSON.parse(readFileSync((await download.path())!, "utf8"));
+  expect(exported.account.username).toBe(jonName);
+  expect(exported.messages.map((m: { body: string }) => m.body)).toEqual(["farewell", "see you"]);
+
+  // The wrong password deletes nothing.
+  await jon.locator("#delete_password").fill("not my password");
+  await jon.getByRole("button", { name: "Delete my account" }).click();
+  await expect(jon.getByRole("alert")).toHaveText("That is not your current password.");
+  await jon.locator("#delete_password").fill(PASSWORD);
+  await jon.getByRole("button", { name: "Delete my account" }).click();
+  await expect(jon).toHaveURL(/\/login\?account=deleted$/);
+  await expect(jon.getByRole("status")).toHaveText(/Your account is deleted/);
+
+  // Kim's open conversation shows Jon's words gone, her own kept.
+  await expect(kim.locator(".messages .message-body")).toHaveText(["Message deleted", "see you"]);
+  await kim.reload();
+  await expect(kim.locator(".messages .message-body")).toHaveText(["Message deleted", "see you"]);
 });

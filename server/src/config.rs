@@ -155,6 +155,9 @@ pub struct Config {
     /// Messages sent per user (and edits, deletions).
     #[arg(long, env = "LIMIT_SENDS_PER_USER", default_value = "60/10s")]
     pub limit_sends_per_user: Rate,
+    /// Data exports per user.
+    #[arg(long, env = "LIMIT_EXPORTS_PER_USER", default_value = "5/1h")]
+    pub limit_exports_per_user: Rate,
     /// Password-reset requests per e-mail address.
     #[arg(long, env = "LIMIT_RESET_PER_ADDRESS", default_value = "3/1h")]
     pub limit_reset_per_address: Rate,
@@ -250,6 +253,7 @@ impl Config {
                 log_in_per_ip: self.limit_log_in_per_ip,
                 log_in_per_account: self.limit_log_in_per_account,
                 sends_per_user: self.limit_sends_per_user,
+                exports_per_user: self.limit_exports_per_user,
                 reset_per_address: self.limit_reset_per_address,
                 reset_per_ip: self.limit_reset_per_ip,
                 sockets_per_user: self.limit_sockets_per_user,

@@ -426,6 +426,31 @@ async fn ending_other_sessions_closes_their_sockets_only() {
         .await;
 }
 
+/// Deleting an account closes every socket of it, and tells the people it
+/// wrote to at once.
+#[tokio::test]
+async fn deleting_an_account_closes_its_sockets_and_tells_its_partners() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let mut ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    ann.send_message("bob", "bye").await;
+    let mut anns = connect("ann", address, &ann).await;
+    let mut bobs = connect("bob", address, &bob).await;
+
+    let deleted = ann
+        .send_json(
+            axum::http::Method::DELETE,
+            "/api/v1/auth/account",
+            &json!({"current_password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert_eq!(anns.expect_closed().await, Some(4401));
+    bobs.expect_frame(&json!({"type": "account_deleted", "with": "ann", "seq": 2}))
+        .await;
+}
+
 /// Client frames are a few dozen bytes: one over the limit closes the socket
 /// with 1009, before it is read whole.
 #[tokio::test]

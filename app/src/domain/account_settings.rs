@@ -108,7 +108,7 @@ pub async fn change_password(
 
 /// Checks the user's current password, throttled like log-ins so it cannot
 /// be used to guess one.
-async fn check_current_password(
+pub(super) async fn check_current_password(
     state: &AppState,
     user: &SessionUser,
     password: &str,

@@ -1,6 +1,7 @@
 //! The domain layer (server only): the rules and the SQL behind every feature.
 //! Server functions and REST handlers stay thin and call into here.
 
+pub mod account_data;
 pub mod account_settings;
 pub mod accounts;
 pub mod auth;

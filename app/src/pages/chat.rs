@@ -103,7 +103,12 @@ fn open_live_connection(chat: ChatContext, pathname: Memo<String>) {
             }
             let named = event.body.message_id();
             let is_new = matches!(event.body, EventBody::Message { .. });
+            // Their messages became tombstones all at once: show them so.
+            let erased = matches!(event.body, EventBody::AccountDeleted { .. });
             chat.apply_event(event);
+            if erased {
+                reload();
+            }
             let Some(id) = named else { return };
             leptos::task::spawn_local(async move {
                 match crate::client::fetch_message(id).await {

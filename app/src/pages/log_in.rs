@@ -12,6 +12,7 @@ pub fn LoginPage() -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err);
     let query = leptos_router::hooks::use_query_map();
     let reset_done = move || query.read().get("reset").as_deref() == Some("done");
+    let account_deleted = move || query.read().get("account").as_deref() == Some("deleted");
     view! {
         <AuthCard title="Log in" subtitle="Log in to pick up your conversations.">
         <ActionForm action attr:class="auth-form">
@@ -22,6 +23,9 @@ pub fn LoginPage() -> impl IntoView {
             <PasswordField label="Password" autocomplete="current-password" />
             {move || reset_done().then(|| view! {
                 <p class="form-note" role="status">"Your password is changed. Log in with the new one."</p>
+            })}
+            {move || account_deleted().then(|| view! {
+                <p class="form-note" role="status">"Your account is deleted. Thank you for chatting with us."</p>
             })}
             {move || error().map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })}
             <button class="btn btn-primary" type="submit" disabled=move || action.pending().get()>

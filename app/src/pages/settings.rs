@@ -7,7 +7,7 @@ use leptos_router::components::{A, Redirect};
 use crate::components::{AuthCard, PasswordField};
 use crate::error::AppError;
 use crate::server_fns::auth::{
-    ChangePassword, EndOtherSessions, SaveAccountSettings, load_account_settings,
+    ChangePassword, DeleteAccount, EndOtherSessions, SaveAccountSettings, load_account_settings,
 };
 use crate::wire::AccountSettings;
 
@@ -35,6 +35,7 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
     let save = ServerAction::<SaveAccountSettings>::new();
     let change = ServerAction::<ChangePassword>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
     let field_error = move |result: Option<Result<(), AppError>>, field: &str| match result {
         Some(Err(AppError::Validation(fields) | AppError::Conflict(fields))) => fields
             .get(field)
@@ -109,6 +110,30 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                     Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                 })}
                 <button class="btn btn-ghost" type="submit">"Log out my other sessions"</button>
+            </ActionForm>
+        </section>
+        <section class="settings-section" aria-labelledby="data-heading">
+            <h2 id="data-heading">"Your data"</h2>
+            <p class="form-note">"Everything you sent and received, your conversations and your account, as one JSON file."</p>
+            <a class="btn btn-ghost" href="/api/v1/auth/export" download>"Download my data"</a>
+        </section>
+        <section class="settings-section settings-danger" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <p class="form-note">
+                "Your messages become “deleted” for the people you wrote to, your e-mail address and sessions are removed, "
+                "and your username stays reserved so nobody can take it over. This cannot be undone."
+            </p>
+            <ActionForm action=delete attr:class="auth-form">
+                <div class="field">
+                    <label for="delete_password">"Current password"</label>
+                    <input id="delete_password" name="current_password" type="password" autocomplete="current-password" required />
+                </div>
+                {move || delete.value().get().and_then(Result::err).map(|error| view! {
+                    <p class="form-error" role="alert">
+                        {field_error(Some(Err(error.clone())), "current_password").unwrap_or_else(|| error.to_string())}
+                    </p>
+                })}
+                <button class="btn btn-danger" type="submit" disabled=move || delete.pending().get()>"Delete my account"</button>
             </ActionForm>
         </section>
     }

@@ -80,3 +80,51 @@ pub struct ResetConfirmation {
 pub struct Accepted {
     pub detail: String,
 }
+
+/// `DELETE /api/v1/auth/account`: deleting needs the current password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeletion {
+    pub current_password: String,
+}
+
+impl std::fmt::Debug for AccountDeletion {
+    // Hand-written so a password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountDeletion").finish_non_exhaustive()
+    }
+}
+
+/// The `format` of an export this version writes.
+pub const EXPORT_FORMAT: &str = "chatapp-export/1";
+
+/// `GET /api/v1/auth/export`: everything the server holds about a user that
+/// is theirs to take away: the account, each conversation's state, and
+/// every message they sent or received, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountExport {
+    /// [`EXPORT_FORMAT`].
+    pub format: String,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+    pub account: ExportedAccount,
+    pub conversations: Vec<ExportedConversation>,
+    pub messages: Vec<super::Message>,
+}
+
+/// The account part of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedAccount {
+    pub username: String,
+    pub email: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub send_read_receipts: bool,
+}
+
+/// One conversation's state in an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedConversation {
+    pub with: String,
+    /// The newest message of theirs the user has read.
+    pub last_read_id: i64,
+    pub unread: u64,
+}

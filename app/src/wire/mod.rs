@@ -17,7 +17,8 @@ pub mod people;
 pub mod stream;
 
 pub use accounts::{
-    Accepted, AccountChanges, AccountSettings, Credentials, CurrentUser, PasswordChange,
+    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, Credentials,
+    CurrentUser, EXPORT_FORMAT, ExportedAccount, ExportedConversation, PasswordChange,
     Registration, ResetConfirmation, ResetRequest,
 };
 pub use conversations::{

@@ -64,6 +64,9 @@ pub enum EventBody {
         with: String,
         unread: u64,
     },
+    /// `with` deleted their account: every message they sent in the
+    /// conversation is now a tombstone, and none is unread. Reload it.
+    AccountDeleted { with: String },
 }
 
 impl EventBody {
@@ -73,7 +76,7 @@ impl EventBody {
             Self::Message { message, .. }
             | Self::Edited { message, .. }
             | Self::Deleted { message, .. } => Some(*message),
-            Self::Read { .. } | Self::Receipt { .. } => None,
+            Self::Read { .. } | Self::Receipt { .. } | Self::AccountDeleted { .. } => None,
         }
     }
 }
@@ -272,6 +275,10 @@ mod tests {
                     22,
                 ),
                 r#"{"type":"deleted","message":"42","with":"bob","unread":2,"seq":22}"#,
+            ),
+            (
+                event(EventBody::AccountDeleted { with: "bob".into() }, 23),
+                r#"{"type":"account_deleted","with":"bob","seq":23}"#,
             ),
             (
                 Signal::Typing { from: "bob".into() }.into(),

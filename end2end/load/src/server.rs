@@ -72,6 +72,7 @@ pub const LIMITS_OFF: &[(&str, &str)] = &[
     ("LIMIT_LOG_IN_PER_IP", "off"),
     ("LIMIT_LOG_IN_PER_ACCOUNT", "off"),
     ("LIMIT_SENDS_PER_USER", "off"),
+    ("LIMIT_EXPORTS_PER_USER", "off"),
     ("LIMIT_RESET_PER_ADDRESS", "off"),
     ("LIMIT_RESET_PER_IP", "off"),
     ("LIMIT_SOCKETS_PER_USER", "off"),

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_data;
 mod account_settings;
 mod auth;
 mod bounds;

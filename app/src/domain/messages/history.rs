@@ -127,6 +127,30 @@ pub fn into_page(
     })
 }
 
+/// Up to `limit` of the viewer's messages with ids above `after`, oldest
+/// first: the pages of an export (keyset, so the last costs what the first
+/// did).
+pub async fn oldest_after(
+    db: &DatabaseConnection,
+    viewer_id: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Message>, sea_orm::DbErr> {
+    Ok(with_usernames(
+        message::Entity::find()
+            .filter(involving(viewer_id))
+            .filter(message::Column::Id.gt(after))
+            .order_by_asc(message::Column::Id)
+            .limit(limit),
+    )
+    .into_model::<MessageRow>()
+    .all(db)
+    .await?
+    .into_iter()
+    .map(Message::from)
+    .collect())
+}
+
 pub(super) fn involving(user_id: i64) -> Condition {
     Condition::any()
         .add(message::Column::SenderId.eq(user_id))

@@ -5,7 +5,7 @@ mod history;
 mod recent;
 mod send;
 
-pub use history::{Cursor, find_visible, into_page, list};
+pub use history::{Cursor, find_visible, into_page, list, oldest_after};
 pub use recent::RecentMessages;
 pub use send::{Sent, send};
 

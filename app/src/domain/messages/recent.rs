@@ -98,6 +98,16 @@ impl RecentMessages {
             cache.invalidate(&id);
         }
     }
+
+    /// Forgets every message `sender_id` sent (their account was deleted).
+    pub fn forget_sent_by(&self, sender_id: i64) {
+        let Some(cache) = &self.cache else { return };
+        for (id, sent) in cache {
+            if sent.sender_id == sender_id {
+                cache.invalidate(&*id);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

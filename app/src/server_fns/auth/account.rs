@@ -64,3 +64,18 @@ pub async fn end_other_sessions() -> Result<(), AppError> {
     })
     .await
 }
+
+/// Deletes the viewer's account after checking their password, and sends
+/// the browser to the log-in page.
+#[server(prefix = "/rpc", endpoint = "delete_account")]
+pub async fn delete_account(current_password: String) -> Result<(), AppError> {
+    super::super::respond(async move {
+        let mut session: crate::domain::auth::AuthSession = leptos_axum::extract().await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::account_data::delete_account(&state, &mut session, &current_password)
+            .await?;
+        leptos_axum::redirect("/login?account=deleted");
+        Ok(())
+    })
+    .await
+}

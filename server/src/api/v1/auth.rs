@@ -2,11 +2,11 @@
 
 use app::domain::auth::{self, AuthSession};
 use app::domain::client_ip::ClientIp;
-use app::domain::{AppState, account_settings, password_reset};
+use app::domain::{AppState, account_data, account_settings, password_reset};
 use app::error::AppError;
 use app::wire::{
-    Accepted, AccountChanges, AccountSettings, Credentials, CurrentUser as CurrentUserBody,
-    PasswordChange, Registration, ResetConfirmation, ResetRequest,
+    Accepted, AccountChanges, AccountDeletion, AccountSettings, Credentials,
+    CurrentUser as CurrentUserBody, PasswordChange, Registration, ResetConfirmation, ResetRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -130,5 +130,44 @@ pub async fn end_other_sessions(
     mut session: AuthSession,
 ) -> Result<StatusCode, AppError> {
     account_settings::end_other_sessions(&state, &mut session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/auth/export` → 200, everything of the caller's as one JSON
+/// document (`AccountExport`), streamed, to save as a file.
+pub async fn export(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<impl axum::response::IntoResponse, AppError> {
+    let pieces = account_data::export(&state, user.id).await?;
+    let file_name = format!(
+        "chatapp-{}-{}.json",
+        user.username,
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    // Usernames are letters, digits, `.`, `_` and `-`: safe in the quotes.
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        axum::body::Body::from_stream(pieces),
+    ))
+}
+
+/// `DELETE /api/v1/auth/account` `{current_password}` → 204; the account is
+/// gone (its messages are tombstones for the people it wrote to) and every
+/// session of it has ended.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    CurrentUser(_): CurrentUser,
+    mut session: AuthSession,
+    Json(deletion): Json<AccountDeletion>,
+) -> Result<StatusCode, AppError> {
+    account_data::delete_account(&state, &mut session, &deletion.current_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use app::domain::AppState;
 use app::wire::{ErrorBody, MAX_REQUEST_BYTES};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub fn routes() -> Vec<ApiRoute> {
         ),
         ApiRoute::session("/auth/password", post(auth::change_password)),
         ApiRoute::session("/auth/sessions/end-others", post(auth::end_other_sessions)),
+        ApiRoute::session("/auth/export", get(auth::export)),
+        ApiRoute::session("/auth/account", delete(auth::delete_account)),
         ApiRoute::public("/auth/password-reset", post(auth::request_password_reset)),
         ApiRoute::public(
             "/auth/password-reset/confirm",
