@@ -310,6 +310,9 @@ pub enum Command {
         /// A new file for the copy.
         path: std::path::PathBuf,
     },
+    /// Print the REST API's OpenAPI document (what `/api/v1/openapi.json`
+    /// serves), to generate a client or check it offline.
+    Openapi,
 }
 
 /// `server user …`. Passwords are read from standard input (one line), or

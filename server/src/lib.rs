@@ -275,6 +275,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::notifications))
         .nest("/api/v1", api::v1::router())
+        .merge(api::docs())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .leptos_routes_with_context(
             &state,

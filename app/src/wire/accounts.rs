@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Registration {
     pub username: String,
     pub password: String,
@@ -13,6 +14,7 @@ pub struct Registration {
 
 /// `POST /api/v1/auth/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Credentials {
     pub username: String,
     pub password: String,
@@ -29,12 +31,14 @@ impl std::fmt::Debug for Credentials {
 
 /// The logged-in user, as `GET /api/v1/auth/me` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub username: String,
 }
 
 /// The settings page: what a user can change about their own account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountSettings {
     pub username: String,
     pub email: Option<String>,
@@ -46,6 +50,7 @@ pub struct AccountSettings {
 /// `email` removes it. Changing the e-mail needs `current_password` (the
 /// address is where password resets go).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountChanges {
     #[serde(default)]
     pub email: Option<String>,
@@ -57,6 +62,7 @@ pub struct AccountChanges {
 
 /// `POST /api/v1/auth/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     pub current_password: String,
     pub new_password: String,
@@ -64,12 +70,14 @@ pub struct PasswordChange {
 
 /// `POST /api/v1/auth/password-reset`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResetRequest {
     pub email: String,
 }
 
 /// `POST /api/v1/auth/password-reset/confirm`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResetConfirmation {
     pub token: String,
     pub new_password: String,
@@ -77,12 +85,14 @@ pub struct ResetConfirmation {
 
 /// A 202: the request was taken, and `detail` says what happens next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Accepted {
     pub detail: String,
 }
 
 /// `DELETE /api/v1/auth/account`: deleting needs the current password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountDeletion {
     pub current_password: String,
 }
@@ -101,6 +111,7 @@ pub const EXPORT_FORMAT: &str = "chatapp-export/1";
 /// is theirs to take away: the account, each conversation's state, and
 /// every message they sent or received, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountExport {
     /// [`EXPORT_FORMAT`].
     pub format: String,
@@ -112,6 +123,7 @@ pub struct AccountExport {
 
 /// The account part of an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExportedAccount {
     pub username: String,
     pub email: Option<String>,
@@ -122,6 +134,7 @@ pub struct ExportedAccount {
 
 /// One conversation's state in an export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExportedConversation {
     pub with: String,
     /// The newest message of theirs the user has read.

@@ -8,6 +8,7 @@ pub const PREVIEW_CHARS: usize = 100;
 
 /// The newest message of a conversation, as the conversation list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessagePreview {
     pub id: i64,
     /// The sender's username.
@@ -33,6 +34,7 @@ pub fn preview(body: &str) -> (String, bool) {
 
 /// One of the caller's conversations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// The other person's username.
     pub with: String,
@@ -49,12 +51,14 @@ pub struct Conversation {
 
 /// `POST /api/v1/conversation/{username}/read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReadUpTo {
     pub last_read_id: i64,
 }
 
 /// Where a read left the reader's conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReadState {
     pub with: String,
     pub last_read_id: i64,

@@ -10,6 +10,7 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 /// `{"detail": "...", "errors": {"field": ["..."]}}`; `errors` only for
 /// validation failures (400) and conflicts (409).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

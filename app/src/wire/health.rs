@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a part the node depends on is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartStatus {
     Ok,
@@ -14,6 +15,7 @@ pub enum PartStatus {
 
 /// The node's overall state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Overall {
     Ok,
@@ -24,6 +26,7 @@ pub enum Overall {
 
 /// `GET /healthz`: `{"status": "ok"}`, or `unavailable` with the database's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: Overall,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +35,7 @@ pub struct Health {
 
 /// `GET /readyz`: whether a load balancer should send users here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Readiness {
     pub status: Overall,
     pub database: PartStatus,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One message. Field names are the original app's: `user` is the sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: i64,
     pub user: String,
@@ -33,6 +34,7 @@ impl Message {
 
 /// `POST /api/v1/message/` (JSON, or a form as the original client sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     pub recipient: String,
     pub body: String,
@@ -44,6 +46,7 @@ pub struct NewMessage {
 
 /// `PATCH /api/v1/message/{id}/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessageEdit {
     pub body: String,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A page of results, shaped like the original (Django REST framework) API:
 /// `next` and `previous` are relative links, or `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// All results across pages.
     pub count: u64,

@@ -21,6 +21,7 @@ pub const STREAM_PROTOCOL: &str = "chatapp.v1";
 /// One event of a user's stream: what happened, at which `seq`. Stored, and
 /// replayed to a client that reconnects with `since`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     #[serde(flatten)]
     pub body: EventBody,
@@ -29,6 +30,7 @@ pub struct Event {
 
 /// What happened. Message ids are strings here, as the original app sent them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     /// A new message the receiver sent or received, in the conversation with
@@ -36,6 +38,7 @@ pub enum EventBody {
     /// (absent on events stored before counts existed).
     Message {
         #[serde(with = "id_as_string")]
+        #[cfg_attr(feature = "ssr", schema(value_type = String))]
         message: i64,
         with: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +56,7 @@ pub enum EventBody {
     /// A message in the conversation with `with` was edited: fetch it again.
     Edited {
         #[serde(with = "id_as_string")]
+        #[cfg_attr(feature = "ssr", schema(value_type = String))]
         message: i64,
         with: String,
     },
@@ -60,6 +64,7 @@ pub enum EventBody {
     /// receiver's count there afterwards.
     Deleted {
         #[serde(with = "id_as_string")]
+        #[cfg_attr(feature = "ssr", schema(value_type = String))]
         message: i64,
         with: String,
         unread: u64,
@@ -83,6 +88,7 @@ impl EventBody {
 
 /// Frames outside the numbered stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Signal {
     /// `from` is typing to the receiver: shown for a few seconds, never
@@ -97,6 +103,7 @@ pub enum Signal {
 
 /// Anything the server sends on the stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ServerFrame {
     Event(Event),
@@ -117,6 +124,7 @@ impl From<Signal> for ServerFrame {
 
 /// What a client may send on the stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// The user is typing to `to` (at most every few seconds).

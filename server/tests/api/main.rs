@@ -13,6 +13,7 @@ mod inbox_property;
 mod limits;
 mod malformed_input;
 mod messages;
+mod openapi;
 mod password_reset;
 mod presence;
 mod server_fns;

@@ -5,8 +5,9 @@ use app::domain::client_ip::ClientIp;
 use app::domain::{AppState, account_data, account_settings, password_reset};
 use app::error::AppError;
 use app::wire::{
-    Accepted, AccountChanges, AccountDeletion, AccountSettings, Credentials,
-    CurrentUser as CurrentUserBody, PasswordChange, Registration, ResetConfirmation, ResetRequest,
+    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, Credentials,
+    CurrentUser as CurrentUserBody, ErrorBody, PasswordChange, Registration, ResetConfirmation,
+    ResetRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,6 +15,19 @@ use axum::http::StatusCode;
 use crate::api::extract::{CurrentUser, Json};
 
 /// `POST /api/v1/auth/register` → 201 `{username}`, logged in.
+#[utoipa::path(
+    post,
+    operation_id = "register",
+    path = "/api/v1/auth/register",
+    tag = "accounts",
+    request_body = Registration,
+    responses(
+        (status = 201, description = "Signed up and logged in: a session cookie is set.", body = CurrentUserBody),
+        (status = 400, description = "A field is missing, too short or long, or malformed; `errors` says which.", body = ErrorBody),
+        (status = 409, description = "The username, or one that looks like it, is taken.", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address (`Retry-After`).", body = ErrorBody),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -30,6 +44,19 @@ pub async fn register(
 }
 
 /// `POST /api/v1/auth/login` → 200 `{username}` and a fresh session cookie.
+#[utoipa::path(
+    post,
+    operation_id = "log_in",
+    path = "/api/v1/auth/login",
+    tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in: a fresh session cookie is set.", body = CurrentUserBody),
+        (status = 400, description = "A username or password past the length limits.", body = ErrorBody),
+        (status = 401, description = "Wrong username or password.", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this account or address (`Retry-After`).", body = ErrorBody),
+    )
+)]
 pub async fn log_in(
     State(state): State<AppState>,
     mut session: AuthSession,
@@ -43,6 +70,13 @@ pub async fn log_in(
 }
 
 /// `POST /api/v1/auth/logout` → 204; the session is deleted.
+#[utoipa::path(
+    post,
+    operation_id = "log_out",
+    path = "/api/v1/auth/logout",
+    tag = "accounts",
+    responses((status = 204, description = "The session is deleted; its cookie is worthless everywhere."))
+)]
 pub async fn log_out(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
@@ -53,6 +87,13 @@ pub async fn log_out(
 }
 
 /// `GET /api/v1/auth/me` → 200 `{username}`.
+#[utoipa::path(
+    get,
+    operation_id = "me",
+    path = "/api/v1/auth/me",
+    tag = "accounts",
+    responses((status = 200, description = "Who is logged in.", body = CurrentUserBody))
+)]
 pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<CurrentUserBody> {
     axum::Json(CurrentUserBody {
         username: user.username,
@@ -61,6 +102,18 @@ pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<CurrentUserBody> {
 
 /// `POST /api/v1/auth/password-reset` `{email}` → 202 whether or not an
 /// account has that address (no account enumeration).
+#[utoipa::path(
+    post,
+    operation_id = "request_password_reset",
+    path = "/api/v1/auth/password-reset",
+    tag = "accounts",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "Always, whether or not an account has the address.", body = Accepted),
+        (status = 400, description = "A malformed address.", body = ErrorBody),
+        (status = 429, description = "Too many requests for this address or from this client.", body = ErrorBody),
+    )
+)]
 pub async fn request_password_reset(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -77,6 +130,17 @@ pub async fn request_password_reset(
 
 /// `POST /api/v1/auth/password-reset/confirm` `{token, new_password}` → 204;
 /// every session of the account ends.
+#[utoipa::path(
+    post,
+    operation_id = "confirm_password_reset",
+    path = "/api/v1/auth/password-reset/confirm",
+    tag = "accounts",
+    request_body = ResetConfirmation,
+    responses(
+        (status = 204, description = "The password is set; every session of the account ends."),
+        (status = 400, description = "An unknown, used or expired `token`, or a weak `new_password`.", body = ErrorBody),
+    )
+)]
 pub async fn confirm_password_reset(
     State(state): State<AppState>,
     Json(confirmation): Json<ResetConfirmation>,
@@ -86,6 +150,13 @@ pub async fn confirm_password_reset(
 }
 
 /// `GET /api/v1/auth/settings` → the caller's account settings.
+#[utoipa::path(
+    get,
+    operation_id = "settings",
+    path = "/api/v1/auth/settings",
+    tag = "accounts",
+    responses((status = 200, description = "The caller's account settings.", body = AccountSettings))
+)]
 pub async fn settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -95,6 +166,19 @@ pub async fn settings(
 
 /// `PATCH /api/v1/auth/settings` `{email?, send_read_receipts?}` → the
 /// settings after the change.
+#[utoipa::path(
+    patch,
+    operation_id = "update_settings",
+    path = "/api/v1/auth/settings",
+    tag = "accounts",
+    request_body = AccountChanges,
+    responses(
+        (status = 200, description = "The settings after the change.", body = AccountSettings),
+        (status = 400, description = "A malformed e-mail, or `current_password` missing or wrong for an e-mail change.", body = ErrorBody),
+        (status = 409, description = "Another account has this e-mail address.", body = ErrorBody),
+        (status = 429, description = "Too many password checks for this account.", body = ErrorBody),
+    )
+)]
 pub async fn update_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -107,6 +191,18 @@ pub async fn update_settings(
 
 /// `POST /api/v1/auth/password` `{current_password, new_password}` → 204;
 /// every other session ends.
+#[utoipa::path(
+    post,
+    operation_id = "change_password",
+    path = "/api/v1/auth/password",
+    tag = "accounts",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; this session carries on, every other one ends."),
+        (status = 400, description = "`current_password` is wrong, or `new_password` too short or long.", body = ErrorBody),
+        (status = 429, description = "Too many password checks for this account.", body = ErrorBody),
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
@@ -124,6 +220,13 @@ pub async fn change_password(
 }
 
 /// `POST /api/v1/auth/sessions/end-others` → 204; this session carries on.
+#[utoipa::path(
+    post,
+    operation_id = "end_other_sessions",
+    path = "/api/v1/auth/sessions/end-others",
+    tag = "accounts",
+    responses((status = 204, description = "Every session of the caller's but this one has ended."))
+)]
 pub async fn end_other_sessions(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
@@ -135,6 +238,17 @@ pub async fn end_other_sessions(
 
 /// `GET /api/v1/auth/export` → 200, everything of the caller's as one JSON
 /// document (`AccountExport`), streamed, to save as a file.
+#[utoipa::path(
+    get,
+    operation_id = "export",
+    path = "/api/v1/auth/export",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "Everything of the caller's, as a file to save (`Content-Disposition: attachment`).", body = AccountExport,
+            headers(("content-disposition" = String, description = "`attachment; filename=\"chatapp-USERNAME-DATE.json\"`"))),
+        (status = 429, description = "Too many exports (`LIMIT_EXPORTS_PER_USER`).", body = ErrorBody),
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -162,6 +276,18 @@ pub async fn export(
 /// `DELETE /api/v1/auth/account` `{current_password}` → 204; the account is
 /// gone (its messages are tombstones for the people it wrote to) and every
 /// session of it has ended.
+#[utoipa::path(
+    delete,
+    operation_id = "delete_account",
+    path = "/api/v1/auth/account",
+    tag = "accounts",
+    request_body = AccountDeletion,
+    responses(
+        (status = 204, description = "The account is deleted: its messages are tombstones for the people it wrote to, and every session of it has ended."),
+        (status = 400, description = "`current_password` is missing or wrong.", body = ErrorBody),
+        (status = 429, description = "Too many password checks for this account.", body = ErrorBody),
+    )
+)]
 pub async fn delete_account(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,

@@ -5,20 +5,35 @@ use app::domain::AppState;
 use app::domain::conversations;
 use app::domain::paging::PageRequest;
 use app::error::AppError;
-use app::wire::{Conversation, Page, ReadState, ReadUpTo};
+use app::wire::{Conversation, ErrorBody, Page, ReadState, ReadUpTo};
 use axum::extract::State;
 use serde::Deserialize;
 
 use crate::api::extract::{CurrentUser, Json, Path, Query};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
+    /// The page, from 1.
     page: Option<u64>,
+    /// Conversations per page.
     page_size: Option<u64>,
 }
 
 /// `GET /api/v1/conversation/` → the caller's conversations, most recent
 /// first, with the event `seq` the page is a snapshot at.
+#[utoipa::path(
+    get,
+    operation_id = "list_conversations",
+    path = "/api/v1/conversation/",
+    tag = "conversations",
+    params(ConversationQuery),
+    responses(
+        (status = 200, description = "A page of conversations, most recent first, with `seq`: the event the page is a snapshot at.", body = Page<Conversation>),
+        (status = 400, description = "A `page` or `page_size` out of range.", body = ErrorBody),
+        (status = 404, description = "A `page` past the last.", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(viewer): CurrentUser,
@@ -40,6 +55,18 @@ pub async fn list(
 
 /// `POST /api/v1/conversation/{username}/read` `{last_read_id}` → the
 /// conversation's read state. The pointer only moves forward.
+#[utoipa::path(
+    post,
+    operation_id = "mark_read",
+    path = "/api/v1/conversation/{username}/read",
+    tag = "conversations",
+    params(("username" = String, Path, description = "The other person.")),
+    request_body = ReadUpTo,
+    responses(
+        (status = 200, description = "The conversation's read state afterwards (the pointer never moves back).", body = ReadState),
+        (status = 400, description = "An unknown user, or a malformed body.", body = ErrorBody),
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     CurrentUser(reader): CurrentUser,

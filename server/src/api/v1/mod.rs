@@ -4,6 +4,7 @@
 mod auth;
 mod conversations;
 mod messages;
+pub mod openapi;
 mod presence;
 mod users;
 
@@ -94,6 +95,7 @@ pub fn router() -> Router<AppState> {
                 _ => router,
             }
         })
+        .route("/openapi.json", get(openapi::document))
         .fallback(super::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))

@@ -6,22 +6,42 @@
 use app::domain::paging::{PageRequest, link};
 use app::domain::{AppState, users};
 use app::error::AppError;
-use app::wire::{Page, UserSummary};
+use app::wire::{ErrorBody, Page, UserSummary};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use serde::Deserialize;
 
 use crate::api::extract::{CurrentUser, Query};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
+    /// Only usernames containing this (any case).
     #[serde(default)]
     search: String,
+    /// The page, from 1.
     page: Option<u64>,
+    /// Users per page (at most 100).
     page_size: Option<u64>,
 }
 
 /// Every other active user, by username, `search` matching a substring.
+#[utoipa::path(
+    get,
+    operation_id = "list_users",
+    path = "/api/v1/user/",
+    tag = "people",
+    params(UserQuery),
+    responses(
+        (status = 200, description = "A page of other active users, by username: a bare array, as the original app answered.", body = Vec<UserSummary>,
+            headers(
+                ("x-total-count" = u64, description = "Matching users across all pages."),
+                ("link" = String, description = "RFC 8288 links to the `next` and `prev` pages, when there are any."),
+            )),
+        (status = 400, description = "A `page` or `page_size` out of range.", body = ErrorBody),
+        (status = 404, description = "A `page` past the last.", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(viewer): CurrentUser,
