@@ -23,6 +23,8 @@ if [ "$purpose" = test ]; then
   need_apt mariadb-server
   need_apt redis-server
   need_apt nginx
+  need_apt python3-venv
+  need_apt curl
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "Installing Debian packages: ${apt_packages[*]}"
@@ -69,5 +71,14 @@ fi
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   say "Installing npm packages in end2end/ (Playwright without browsers, binaryen)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Schemathesis, the API fuzzer, from PyPI into its own virtualenv.
+if [ "$purpose" = test ]; then
+  fuzzer_version=$(sed -n 's/^schemathesis==//p' end2end/api-fuzz/requirements.txt)
+  if [ "$(end2end/.venv/bin/st --version 2>/dev/null | awk '{print $NF}')" != "$fuzzer_version" ]; then
+    say "Installing Schemathesis $fuzzer_version (the API fuzzer) into end2end/.venv from PyPI"
+    python3 -m venv end2end/.venv
+    end2end/.venv/bin/pip install --quiet --disable-pip-version-check -r end2end/api-fuzz/requirements.txt
+  fi
 fi
 say "Tools ready"

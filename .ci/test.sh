@@ -49,4 +49,7 @@ export E2E_CLUSTER_DATABASE_URL="$TEST_MARIADB_URL/chatapp_e2e"
 export E2E_CLUSTER_REDIS_URL="$TEST_REDIS_URL"
 cargo leptos end-to-end --release
 
+say "Fuzzing the REST API against its OpenAPI document (Schemathesis, release server)"
+.ci/api-fuzz.sh
+
 say "All checks passed"

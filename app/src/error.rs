@@ -234,6 +234,7 @@ mod server {
         )*};
     }
     from_rejections!(
+        axum::extract::rejection::BytesRejection,
         axum::extract::rejection::JsonRejection,
         axum::extract::rejection::FormRejection,
         axum::extract::rejection::QueryRejection,

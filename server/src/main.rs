@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     match config.command.take() {
         Some(Command::CheckConfig) => report(server::ops::check_config(&config)),
         Some(Command::Backup { path }) => report(server::ops::backup(&config, &path).await),
-        Some(Command::Openapi) => report(Ok(server::api::v1::openapi::pretty())),
+        Some(Command::Openapi) => report(Ok(server::api::v1::openapi::render(&config.settings()))),
         Some(Command::User(command)) => report(server::admin::run(&config, command).await),
         None => match server::serve(config).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Registration {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9._-]+$")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 8, max_length = 1024))]
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -16,7 +21,9 @@ pub struct Registration {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 32))]
     pub username: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 1024))]
     pub password: String,
 }
 
@@ -64,7 +71,9 @@ pub struct AccountChanges {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 1024))]
     pub current_password: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 8, max_length = 1024))]
     pub new_password: String,
 }
 
@@ -80,6 +89,7 @@ pub struct ResetRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResetConfirmation {
     pub token: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 8, max_length = 1024))]
     pub new_password: String,
 }
 
@@ -94,6 +104,7 @@ pub struct Accepted {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountDeletion {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 1024))]
     pub current_password: String,
 }
 

@@ -53,6 +53,8 @@ pub struct Conversation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReadUpTo {
+    #[serde(deserialize_with = "super::whole_number::deserialize")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0))]
     pub last_read_id: i64,
 }
 

@@ -37,10 +37,12 @@ impl Message {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     pub recipient: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 5000))]
     pub body: String,
     /// A UUID the client makes up per message: a retry with the same one
     /// returns the first message instead of sending it twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(format = "uuid"))]
     pub client_id: Option<String>,
 }
 
@@ -48,6 +50,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessageEdit {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 5000))]
     pub body: String,
 }
 

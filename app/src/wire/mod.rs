@@ -15,6 +15,7 @@ pub mod messages;
 pub mod pages;
 pub mod people;
 pub mod stream;
+mod whole_number;
 
 pub use accounts::{
     Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, Credentials,

@@ -3,9 +3,10 @@
 
 use app::domain::auth::{AuthSession, SessionUser};
 use app::error::AppError;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 /// The logged-in user; 401 without a valid session.
@@ -25,10 +26,54 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// A JSON body.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON body: `application/json`, and an object (every body of the API
+/// is one; serde alone would also read a struct from an array).
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(request.headers()) {
+            return Err(AppError::UnsupportedMediaType(
+                "Send the body as application/json.".to_owned(),
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await?;
+        Ok(Self(json_object(&bytes)?))
+    }
+}
+
+/// Whether the body says it is JSON (`application/json`, or `…+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|subtype| subtype == "json" || subtype.ends_with("+json"))
+}
+
+/// `bytes` read as `T`, if they are a JSON object.
+fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(AppError::BadRequest(
+            "The body must be a JSON object.".to_owned(),
+        ));
+    }
+    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes)?;
+    Ok(value)
+}
 
 /// A JSON or form-encoded body (the original app's client sent forms).
 pub struct JsonOrForm<T>(pub T);
@@ -46,9 +91,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonOrForm<T> {
         if content_type.starts_with("application/x-www-form-urlencoded") {
             let axum::Form(value) = axum::Form::<T>::from_request(request, state).await?;
             Ok(Self(value))
-        } else if content_type.starts_with("application/json") {
-            let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
-            Ok(Self(value))
+        } else if is_json(request.headers()) {
+            let bytes = Bytes::from_request(request, state).await?;
+            Ok(Self(json_object(&bytes)?))
         } else {
             Err(AppError::UnsupportedMediaType(
                 "Send the body as application/json or application/x-www-form-urlencoded."

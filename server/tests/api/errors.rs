@@ -9,6 +9,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     malformed_json_is_a_400,
+    a_body_that_is_not_an_object_is_a_400,
+    whole_numbers_may_be_written_with_a_fraction,
     wrong_content_type_is_a_415,
     oversized_bodies_are_a_413,
     unknown_api_paths_are_json_404s,
@@ -31,6 +33,71 @@ async fn malformed_json_is_a_400(app: TestApp) {
             .as_str()
             .unwrap()
             .contains("body")
+    );
+}
+
+/// serde would read a struct from an array (`[null, null]` as the fields in
+/// order); every body of the API is an object, and anything else is refused.
+async fn a_body_that_is_not_an_object_is_a_400(app: TestApp) {
+    app.user("bob").await;
+    let mut alice = app.user("alice").await;
+    for body in [r#"["bob", "hi"]"#, "[null, null]", "\"hi\"", "42", "null"] {
+        for (method, path) in [
+            (Method::POST, "/api/v1/message/"),
+            (Method::PATCH, "/api/v1/auth/settings"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+            let response = alice
+                .send(method.clone(), path, headers, Body::from(body))
+                .await;
+            assert_eq!(
+                response.status,
+                StatusCode::BAD_REQUEST,
+                "{method} {path} {body}: {}",
+                response.text
+            );
+            assert_eq!(response.body["detail"], "The body must be a JSON object.");
+        }
+    }
+    // `+json` types and surrounding whitespace are still JSON objects.
+    let response = alice
+        .post_raw(
+            "/api/v1/message/",
+            "application/vnd.chatapp+json; charset=utf-8",
+            " \n{\"recipient\": \"bob\", \"body\": \"hi\"}",
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+}
+
+/// JSON has one number type: `7.0` is the whole number 7 (JSON Schema says
+/// so too), while `7.5` is not an id.
+async fn whole_numbers_may_be_written_with_a_fraction(app: TestApp) {
+    let mut bob = app.user("bob").await;
+    let id = app.user("alice").await.send_message("bob", "hi").await;
+    let written = format!("{id}.0");
+    let response = bob
+        .post_raw(
+            "/api/v1/conversation/alice/read",
+            "application/json",
+            format!("{{\"last_read_id\": {written}}}"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert_eq!(response.body["last_read_id"], id);
+    let fraction = bob
+        .post_raw(
+            "/api/v1/conversation/alice/read",
+            "application/json",
+            "{\"last_read_id\": 7.5}",
+        )
+        .await;
+    assert_eq!(
+        fraction.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        fraction.text
     );
 }
 

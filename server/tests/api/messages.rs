@@ -354,18 +354,29 @@ async fn a_client_id_is_a_uuid_used_for_one_message_only(app: TestApp) {
     app.user("bob").await;
     app.user("carol").await;
     let mut alice = app.user("alice").await;
-    let response = alice
-        .post_json(
-            "/api/v1/message/",
-            &json!({"recipient": "bob", "body": "hi", "client_id": "1234"}),
-        )
-        .await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert!(
-        response.body["errors"]["client_id"][0].is_string(),
-        "{}",
-        response.body
-    );
+    // Only the hyphenated form the API documents (`format: uuid`); an empty
+    // or padded one is not "no client_id".
+    for malformed in [
+        "1234",
+        "",
+        " ",
+        "0b7c7c2e3f0a4d369d555d1c3b1f2a9e",
+        "{0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e}",
+        " 0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e",
+    ] {
+        let response = alice
+            .post_json(
+                "/api/v1/message/",
+                &json!({"recipient": "bob", "body": "hi", "client_id": malformed}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{malformed:?}");
+        assert!(
+            response.body["errors"]["client_id"][0].is_string(),
+            "{}",
+            response.body
+        );
+    }
 
     let client_id = "0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e";
     let first = alice

@@ -95,7 +95,9 @@ pub async fn register(
     db: &DatabaseConnection,
     registration: Registration,
 ) -> Result<Registered, AppError> {
-    let username = registration.username.trim().to_owned();
+    // Exactly as given: the forms trim what people type, the API takes
+    // what it documents.
+    let username = registration.username;
     let email = registration
         .email
         .map(|email| email.trim().to_ascii_lowercase())

@@ -171,10 +171,13 @@ pub async fn delete(
 
 /// The trimmed body, or the reason it is refused.
 pub(super) fn validated_body(body: &str, max_chars: usize) -> Result<String, AppError> {
+    // The limit counts what was sent (as the API documents it, `maxLength`),
+    // the emptiness check what would be shown.
+    let sent_chars = body.chars().count();
     let body = body.trim();
     if body.is_empty() {
         Err(AppError::invalid("body", "The message is empty."))
-    } else if body.chars().count() > max_chars {
+    } else if sent_chars > max_chars {
         Err(AppError::invalid(
             "body",
             format!("Messages are at most {max_chars} characters long."),

@@ -14,6 +14,8 @@ use crate::wire::{EventBody, Message, NewMessage};
 
 const CLIENT_ID_FORMAT: &str =
     "client_id must be a UUID, such as 0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e.";
+/// `0b7c7c2e-3f0a-4d36-9d55-5d1c3b1f2a9e`: 32 hex digits and 4 hyphens.
+const HYPHENATED_LEN: usize = 36;
 
 /// What [`send`] did.
 #[derive(Debug)]
@@ -68,18 +70,16 @@ pub async fn send(
         }
         Err(other) => return Err(other),
     };
-    let client_id = new_message
-        .client_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .and_then(|text| {
-            let parsed = uuid::Uuid::parse_str(text).ok();
-            if parsed.is_none() {
-                errors.insert("client_id".into(), vec![CLIENT_ID_FORMAT.into()]);
-            }
-            parsed.map(|id| id.hyphenated().to_string())
-        });
+    let client_id = new_message.client_id.as_deref().and_then(|text| {
+        // The hyphenated form only, as documented (`format: uuid`).
+        let parsed = uuid::Uuid::try_parse(text)
+            .ok()
+            .filter(|_| text.len() == HYPHENATED_LEN);
+        if parsed.is_none() {
+            errors.insert("client_id".into(), vec![CLIENT_ID_FORMAT.into()]);
+        }
+        parsed.map(|id| id.hyphenated().to_string())
+    });
     let recipient = if recipient_name.is_empty() {
         None
     } else {

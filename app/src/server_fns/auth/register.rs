@@ -16,7 +16,8 @@ pub async fn register(
         let mut session: auth::AuthSession = leptos_axum::extract().await?;
         let state = crate::domain::AppState::from_context();
         let registration = crate::wire::Registration {
-            username,
+            // A stray space from a phone keyboard is not part of the name.
+            username: username.trim().to_owned(),
             password,
             email,
         };

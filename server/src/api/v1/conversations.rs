@@ -15,8 +15,10 @@ use crate::api::extract::{CurrentUser, Json, Path, Query};
 #[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
     /// The page, from 1.
+    #[param(minimum = 1)]
     page: Option<u64>,
     /// Conversations per page.
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u64>,
 }
 
@@ -64,7 +66,8 @@ pub async fn list(
     request_body = ReadUpTo,
     responses(
         (status = 200, description = "The conversation's read state afterwards (the pointer never moves back).", body = ReadState),
-        (status = 400, description = "An unknown user, or a malformed body.", body = ErrorBody),
+        (status = 400, description = "A malformed body.", body = ErrorBody),
+        (status = 404, description = "No such user.", body = ErrorBody),
     )
 )]
 pub async fn read(

@@ -18,6 +18,7 @@ pub struct MessageQuery {
     /// everything the caller sent or received.
     target: Option<String>,
     /// The page, from 1 (not with `before`).
+    #[param(minimum = 1)]
     page: Option<u64>,
     /// The messages just older than this id (keyset paging; not with `page`).
     before: Option<i64>,
@@ -102,6 +103,7 @@ pub async fn show(
             )),
         (status = 200, description = "A retry with a `client_id` already stored: the same message, not a second one.", body = Message),
         (status = 400, description = "An empty or too long body, an unknown recipient, or a malformed `client_id`.", body = ErrorBody),
+        (status = 409, description = "The `client_id` was already used for a different message.", body = ErrorBody),
         (status = 415, description = "A body that is neither JSON nor a form.", body = ErrorBody),
         (status = 429, description = "Too many messages (`LIMIT_SENDS_PER_USER`).", body = ErrorBody),
     )

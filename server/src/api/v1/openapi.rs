@@ -10,9 +10,11 @@
 //! the router to check that each documented operation is served and each
 //! served one is documented.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
+use app::domain::{AppState, Settings};
 use app::wire::{ClientFrame, ErrorBody, Event, EventBody, ServerFrame, Signal};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::path::Operation;
@@ -71,23 +73,26 @@ const SESSION_SCHEME: &str = "session";
 )]
 pub struct ApiDoc;
 
-/// The document, rendered once.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes")
-});
+/// The document, rendered once (settings do not change while serving).
+static DOCUMENT: OnceLock<String> = OnceLock::new();
 
-/// The document as pretty JSON (`server openapi`).
-pub fn pretty() -> String {
-    DOCUMENT.clone()
+/// The document as pretty JSON, with this server's settings in it (the
+/// longest message it takes).
+pub fn render(settings: &Settings) -> String {
+    let mut document =
+        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    for body in ["NewMessage", "MessageEdit"] {
+        document["components"]["schemas"][body]["properties"]["body"]["maxLength"] =
+            settings.max_message_chars.into();
+    }
+    serde_json::to_string_pretty(&document).expect("JSON serializes")
 }
 
 /// `GET /api/v1/openapi.json`.
-pub async fn document() -> impl IntoResponse {
+pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
+        DOCUMENT.get_or_init(|| render(&state.settings)).as_str(),
     )
 }
 

@@ -20,8 +20,10 @@ pub struct UserQuery {
     #[serde(default)]
     search: String,
     /// The page, from 1.
+    #[param(minimum = 1)]
     page: Option<u64>,
-    /// Users per page (at most 100).
+    /// Users per page.
+    #[param(minimum = 1, maximum = 200)]
     page_size: Option<u64>,
 }
 
