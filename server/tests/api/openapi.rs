@@ -89,9 +89,16 @@ async fn the_document_is_complete_and_self_consistent() {
                 needs_session,
                 "{method} {path}: security"
             );
-            assert!(
-                operation["responses"].get("503").is_some(),
-                "{method} {path}: 503"
+            for status in ["414", "431", "503"] {
+                assert!(
+                    operation["responses"].get(status).is_some(),
+                    "{method} {path}: {status}"
+                );
+            }
+            assert_eq!(
+                operation["responses"].get("403").is_some(),
+                method != "get",
+                "{method} {path}: 403 for cross-site changes"
             );
             assert!(
                 operation["operationId"].is_string(),

@@ -4,8 +4,9 @@
 //! It is derived from the code that serves the API: each handler's
 //! `#[utoipa::path]` names its statuses, and the wire types are the schemas,
 //! so a field cannot change without the document changing with it. What
-//! every operation shares (401 on session routes, the session cookie, 503
-//! under overload, 400/413/415 for bodies) is added from the route table
+//! every operation shares (401 on session routes, the session cookie, 403
+//! for cross-site changes, 414/431 for oversized requests, 503 under
+//! overload, 400/413/415 for bodies) is added from the route table
 //! itself ([`super::routes`]), so a new route cannot forget it. A test walks
 //! the router to check that each documented operation is served and each
 //! served one is documented.
@@ -115,8 +116,11 @@ impl Modify for SharedAnswers {
             let Some(item) = openapi.paths.paths.get_mut(&path) else {
                 continue;
             };
+            if let Some(operation) = &mut item.get {
+                add_shared_answers(operation, route.access);
+            }
+            // Methods that change something are refused from other sites.
             for operation in [
-                &mut item.get,
                 &mut item.post,
                 &mut item.patch,
                 &mut item.put,
@@ -126,6 +130,11 @@ impl Modify for SharedAnswers {
             .flatten()
             {
                 add_shared_answers(operation, route.access);
+                add_error(
+                    operation,
+                    403,
+                    "A cross-site request: its `Origin` or `Sec-Fetch-Site` shows another site.",
+                );
             }
         }
     }
@@ -143,6 +152,8 @@ fn add_shared_answers(operation: &mut Operation, access: Access) {
             "No valid session: log in (or the session ended).",
         );
     }
+    add_error(operation, 414, "The URL is over 8 KiB.");
+    add_error(operation, 431, "The request's headers are over 16 KiB.");
     if operation.request_body.is_some() {
         add_error(
             operation,
