@@ -112,9 +112,11 @@ pub(super) async fn append(
         "UPDATE users SET last_event_seq = CASE id{cases} END WHERE id IN ({ids})"
     ))
     .await?;
-    event::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
+    for chunk in super::shapes::power_of_two_chunks(rows) {
+        event::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(deliveries)
 }
 

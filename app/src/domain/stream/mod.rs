@@ -12,6 +12,7 @@
 pub mod live;
 pub mod log;
 pub mod retention;
+mod shapes;
 mod write;
 pub mod writer;
 

@@ -22,7 +22,7 @@ use futures::FutureExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, QueryFilter, Statement, TransactionTrait,
+    DbBackend, DbErr, EntityTrait, QueryFilter, Statement, TransactionTrait, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -289,22 +289,23 @@ async fn lock_streams(
         return Ok(BTreeMap::new());
     }
     let backend = txn.get_database_backend();
-    let ids = users
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = super::shapes::padded(users.iter().copied().collect());
+    let placeholders = vec!["?"; ids.len()].join(",");
     let sql = match backend {
         DbBackend::MySql => format!(
-            "SELECT id, last_event_seq FROM users WHERE id IN ({ids}) ORDER BY id FOR UPDATE"
+            "SELECT id, last_event_seq FROM users WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"
         ),
         _ => format!(
-            "UPDATE users SET last_event_seq = last_event_seq WHERE id IN ({ids}) \
+            "UPDATE users SET last_event_seq = last_event_seq WHERE id IN ({placeholders}) \
              RETURNING id, last_event_seq"
         ),
     };
     let rows = txn
-        .query_all_raw(Statement::from_string(backend, sql))
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            ids.into_iter().map(Value::from),
+        ))
         .await?;
     rows.iter()
         .map(|row| {
@@ -328,16 +329,19 @@ async fn read_conversations(
         return Ok(states);
     }
     let users: BTreeSet<i64> = pairs.iter().map(|(user, _)| *user).collect();
+    let others: BTreeSet<i64> = pairs.iter().map(|(_, other)| *other).collect();
+    // Both lists one length (see `shapes`): one shape per power of two.
+    let length = users.len().max(others.len()).next_power_of_two();
+    let fill = |set: BTreeSet<i64>| {
+        let mut list: Vec<i64> = set.into_iter().collect();
+        if let Some(&last) = list.last() {
+            list.resize(length, last);
+        }
+        list
+    };
     let rows = conversation::Entity::find()
-        .filter(conversation::Column::UserId.is_in(users))
-        .filter(
-            conversation::Column::OtherId.is_in(
-                pairs
-                    .iter()
-                    .map(|(_, other)| *other)
-                    .collect::<BTreeSet<_>>(),
-            ),
-        )
+        .filter(conversation::Column::UserId.is_in(fill(users)))
+        .filter(conversation::Column::OtherId.is_in(fill(others)))
         .all(txn)
         .await?;
     for row in rows {
@@ -354,7 +358,8 @@ async fn read_conversations(
     Ok(states)
 }
 
-/// Writes back every conversation the batch changed, in one statement.
+/// Writes back every conversation the batch changed, in a statement or a
+/// few (see `shapes`).
 async fn write_conversations(
     txn: &DatabaseTransaction,
     conversations: &HashMap<(i64, i64), ConversationState>,
@@ -371,20 +376,19 @@ async fn write_conversations(
             ..Default::default()
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
+    for chunk in super::shapes::power_of_two_chunks(rows) {
+        conversation::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([conversation::Column::UserId, conversation::Column::OtherId])
+                    .update_columns([
+                        conversation::Column::LastMessageId,
+                        conversation::Column::LastReadId,
+                        conversation::Column::Unread,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
     }
-    conversation::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([conversation::Column::UserId, conversation::Column::OtherId])
-                .update_columns([
-                    conversation::Column::LastMessageId,
-                    conversation::Column::LastReadId,
-                    conversation::Column::Unread,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
     Ok(())
 }
