@@ -112,7 +112,7 @@ pub(super) async fn append(
         "UPDATE users SET last_event_seq = CASE id{cases} END WHERE id IN ({ids})"
     ))
     .await?;
-    for chunk in super::shapes::power_of_two_chunks(rows) {
+    for chunk in super::shapes::Shaping::for_backend(txn.get_database_backend()).chunks(rows) {
         event::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::log::{self, NewEvent};
+use super::shapes::Shaping;
 use crate::domain::channel_layer::ChannelLayer;
 use crate::domain::db::DbHealth;
 use crate::domain::entities::conversation;
@@ -289,7 +290,7 @@ async fn lock_streams(
         return Ok(BTreeMap::new());
     }
     let backend = txn.get_database_backend();
-    let ids = super::shapes::padded(users.iter().copied().collect());
+    let ids = Shaping::for_backend(backend).in_list(users.iter().copied().collect(), users.len());
     let placeholders = vec!["?"; ids.len()].join(",");
     let sql = match backend {
         DbBackend::MySql => format!(
@@ -331,17 +332,17 @@ async fn read_conversations(
     let users: BTreeSet<i64> = pairs.iter().map(|(user, _)| *user).collect();
     let others: BTreeSet<i64> = pairs.iter().map(|(_, other)| *other).collect();
     // Both lists one length (see `shapes`): one shape per power of two.
-    let length = users.len().max(others.len()).next_power_of_two();
-    let fill = |set: BTreeSet<i64>| {
-        let mut list: Vec<i64> = set.into_iter().collect();
-        if let Some(&last) = list.last() {
-            list.resize(length, last);
-        }
-        list
-    };
+    let shaping = Shaping::for_backend(txn.get_database_backend());
+    let length = users.len().max(others.len());
     let rows = conversation::Entity::find()
-        .filter(conversation::Column::UserId.is_in(fill(users)))
-        .filter(conversation::Column::OtherId.is_in(fill(others)))
+        .filter(
+            conversation::Column::UserId
+                .is_in(shaping.in_list(users.into_iter().collect(), length)),
+        )
+        .filter(
+            conversation::Column::OtherId
+                .is_in(shaping.in_list(others.into_iter().collect(), length)),
+        )
         .all(txn)
         .await?;
     for row in rows {
@@ -376,7 +377,7 @@ async fn write_conversations(
             ..Default::default()
         })
         .collect();
-    for chunk in super::shapes::power_of_two_chunks(rows) {
+    for chunk in Shaping::for_backend(txn.get_database_backend()).chunks(rows) {
         conversation::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([conversation::Column::UserId, conversation::Column::OtherId])
