@@ -163,39 +163,39 @@ fn add_shared_answers(operation: &mut Operation, access: Access) {
         add_error(operation, 413, "The body is over 64 KiB.");
         add_error(operation, 415, "The body is not `application/json`.");
     }
-    let busy = ResponseBuilder::new()
-        .description(
-            "The server is over capacity, or the database is unreachable or slow: \
-             retry after `Retry-After` seconds.",
-        )
-        .header(
-            "retry-after",
-            HeaderBuilder::new()
-                .schema(Some(<u64 as utoipa::PartialSchema>::schema()))
-                .description(Some("Seconds to wait before retrying."))
-                .build(),
-        )
-        .content("application/json", error_content())
-        .build();
-    operation
-        .responses
-        .responses
-        .entry("503".to_owned())
-        .or_insert_with(|| busy.into());
+    let busy = error_answer(
+        "The server is over capacity, or the database is unreachable or slow: \
+         retry after `Retry-After` seconds.",
+    )
+    .header(
+        "retry-after",
+        HeaderBuilder::new()
+            .schema(Some(<u64 as utoipa::PartialSchema>::schema()))
+            .description(Some("Seconds to wait before retrying."))
+            .build(),
+    );
+    add_answer(operation, 503, busy);
 }
 
 /// Adds an error answer unless the handler documented that status itself
 /// (its own description is the more precise one).
 fn add_error(operation: &mut Operation, status: u16, description: &str) {
-    let response = ResponseBuilder::new()
-        .description(description)
-        .content("application/json", error_content())
-        .build();
+    add_answer(operation, status, error_answer(description));
+}
+
+fn add_answer(operation: &mut Operation, status: u16, answer: ResponseBuilder) {
     operation
         .responses
         .responses
         .entry(status.to_string())
-        .or_insert_with(|| response.into());
+        .or_insert_with(|| answer.build().into());
+}
+
+/// An answer with an `ErrorBody`.
+fn error_answer(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", error_content())
 }
 
 fn error_content() -> utoipa::openapi::Content {
