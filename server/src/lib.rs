@@ -284,6 +284,9 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(
+            security::send_logged_out_visitors_to_log_in,
+        ))
         .layer(middleware::from_fn(telemetry::identify))
         .layer(middleware::from_fn_with_state(
             state.clone(),

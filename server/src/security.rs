@@ -145,6 +145,29 @@ pub async fn security_headers(
     response
 }
 
+/// Middleware: a page that needs a session, asked for without one, is a
+/// plain redirect to the log-in page, answered here before any rendering
+/// (the pages would redirect too, but only after rendering, through
+/// Leptos' response options; under load those have been seen to lose
+/// their headers and answer a 302 without a `Location`).
+pub async fn send_logged_out_visitors_to_log_in(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let needs_session = path == "/" || path == "/settings" || path.starts_with("/chat/");
+    let logged_out = request
+        .extensions()
+        .get::<AuthSession>()
+        .is_none_or(|session| session.user.is_none());
+    if request.method() == axum::http::Method::GET && needs_session && logged_out {
+        // 302, as the pages themselves answered (and the no-JS forms expect).
+        return (
+            axum::http::StatusCode::FOUND,
+            [(header::LOCATION, "/login")],
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Middleware: a non-safe method (POST, PUT, PATCH, DELETE) from another site
 /// gets 403.
 pub async fn refuse_cross_site(request: Request, next: Next) -> Response {

@@ -254,6 +254,28 @@ async fn a_password_change_issues_a_new_session_id(app: TestApp) {
     );
 }
 
+/// Pages that need a session send a visitor without one to log in with a
+/// plain redirect; the log-in page itself, and the pages for a logged-in
+/// user, render.
+#[tokio::test]
+async fn logged_out_visits_to_session_pages_are_redirected_to_log_in() {
+    let app = TestApp::on(crate::common::Backend::Sqlite).await.unwrap();
+    for path in ["/", "/chat/bob", "/settings"] {
+        let visit = app.client().get_page(path).await;
+        assert_eq!(visit.status, StatusCode::FOUND, "{path}");
+        assert_eq!(
+            visit.headers[axum::http::header::LOCATION],
+            "/login",
+            "{path}"
+        );
+    }
+    assert_eq!(app.client().get_page("/login").await.status, StatusCode::OK);
+    let mut ann = app.user("ann").await;
+    for path in ["/", "/settings"] {
+        assert_eq!(ann.get_page(path).await.status, StatusCode::OK, "{path}");
+    }
+}
+
 /// A session left unused past `session_idle` ends; one in use stays.
 #[tokio::test]
 async fn an_idle_session_ends_after_the_idle_timeout() {
