@@ -78,20 +78,15 @@ impl Inbox {
                 if let Some(conversation) = self.find_mut(with) {
                     conversation.unread = *unread;
                     if conversation.last_message.id == *message {
-                        conversation.last_message.body.clear();
-                        conversation.last_message.truncated = false;
-                        conversation.last_message.deleted = true;
+                        tombstone(&mut conversation.last_message);
                     }
                 }
             }
             EventBody::AccountDeleted { with } => {
                 if let Some(conversation) = self.find_mut(with) {
                     conversation.unread = 0;
-                    let preview = &mut conversation.last_message;
-                    if preview.user.eq_ignore_ascii_case(with) {
-                        preview.body.clear();
-                        preview.truncated = false;
-                        preview.deleted = true;
+                    if conversation.last_message.user.eq_ignore_ascii_case(with) {
+                        tombstone(&mut conversation.last_message);
                     }
                 }
             }
@@ -149,6 +144,13 @@ impl Inbox {
         self.conversations.insert(0, conversation);
         &mut self.conversations[0]
     }
+}
+
+/// Shows a preview as its deleted message's: no text.
+fn tombstone(preview: &mut MessagePreview) {
+    preview.body.clear();
+    preview.truncated = false;
+    preview.deleted = true;
 }
 
 fn preview_of(message: &Message) -> MessagePreview {
