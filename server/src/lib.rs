@@ -264,74 +264,18 @@ pub fn app(state: AppState) -> Router {
     )
     .build();
 
-    let leptos_options = state.leptos_options.clone();
-    let context_state = state.clone();
-    // Probes answer without sessions, so they report the database themselves
-    // instead of failing in the session layer.
-    let probes = Router::new()
-        .route("/healthz", get(health))
-        .route("/readyz", get(readiness))
-        .route("/metrics", get(monitoring::scrape));
-    Router::new()
-        .route("/ws", get(ws::notifications))
-        .nest("/api/v1", api::v1::router())
-        .merge(api::docs())
-        .route("/api/{*rest}", axum::routing::any(api::not_found))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            move || provide_context(context_state.clone()),
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(
-            security::send_logged_out_visitors_to_log_in,
+    // Every request's middleware, outermost first, as one concrete stack:
+    // a `Router::layer` call per middleware boxes the route again each time,
+    // so every request cloned and dropped a chain of boxes, and each `from_fn`
+    // cloned the whole boxed chain beneath it (docs/performance.md, change 6).
+    let middleware = ServiceBuilder::new()
+        // Every request gets an id (a proxy's is kept), echoed in the
+        // response so a user's report can be found in the log.
+        .layer(SetRequestIdLayer::new(
+            telemetry::REQUEST_ID,
+            MakeRequestUuid,
         ))
-        .layer(middleware::from_fn(telemetry::identify))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::end_expired_sessions,
-        ))
-        .layer(auth_layer)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            explain_bare_errors,
-        ))
-        .layer(middleware::from_fn(rpc::answer_bad_arguments))
-        .layer(middleware::from_fn(security::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
-        .layer(middleware::from_fn(security::bound_request_body))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            cache_static_assets,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::security_headers,
-        ))
-        // Level 4: most of the size win at a fraction of the CPU of the maximum;
-        // API answers under 1 KiB are not worth compressing at all.
-        .layer(
-            CompressionLayer::new()
-                .quality(CompressionLevel::Precise(4))
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::deadline,
-        ))
-        .layer(middleware::from_fn(security::bound_request_head))
-        // Past `max_in_flight` requests, refuse at once (503) rather than queue.
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    AppError::Busy(1)
-                }))
-                .load_shed()
-                .concurrency_limit(state.settings.max_in_flight),
-        )
-        .layer(middleware::from_fn(monitoring::count_requests))
-        .layer(middleware::from_fn(telemetry::remember_span))
+        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings can hold secrets (a reset
@@ -355,13 +299,75 @@ pub fn app(state: AppState) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        // Every request gets an id (a proxy's is kept), echoed in the
-        // response so a user's report can be found in the log.
-        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
-        .layer(SetRequestIdLayer::new(
-            telemetry::REQUEST_ID,
-            MakeRequestUuid,
+        .layer(middleware::from_fn(telemetry::remember_span))
+        .layer(middleware::from_fn(monitoring::count_requests))
+        // Past `max_in_flight` requests, refuse at once (503) rather than queue.
+        .layer(HandleErrorLayer::new(|_: BoxError| async {
+            AppError::Busy(1)
+        }))
+        .load_shed()
+        .concurrency_limit(state.settings.max_in_flight)
+        .layer(middleware::from_fn(security::bound_request_head))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::deadline,
         ))
+        // Level 4: most of the size win at a fraction of the CPU of the maximum;
+        // API answers under 1 KiB are not worth compressing at all.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cache_static_assets,
+        ))
+        .layer(middleware::from_fn(security::bound_request_body))
+        .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
+        // Back to axum's body type, which the layers beneath take.
+        .map_request(|request: axum::http::Request<_>| request.map(axum::body::Body::new))
+        .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(middleware::from_fn(rpc::answer_bad_arguments))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            explain_bare_errors,
+        ))
+        .layer(auth_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::end_expired_sessions,
+        ))
+        .layer(middleware::from_fn(telemetry::identify))
+        .layer(middleware::from_fn(
+            security::send_logged_out_visitors_to_log_in,
+        ));
+
+    let leptos_options = state.leptos_options.clone();
+    let context_state = state.clone();
+    // Probes answer without sessions, so they report the database themselves
+    // instead of failing in the session layer.
+    let probes = Router::new()
+        .route("/healthz", get(health))
+        .route("/readyz", get(readiness))
+        .route("/metrics", get(monitoring::scrape));
+    Router::new()
+        .route("/ws", get(ws::notifications))
+        .nest("/api/v1", api::v1::router())
+        .merge(api::docs())
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware)
         .merge(probes)
         .with_state(state)
 }
