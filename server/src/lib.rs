@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod guard;
 pub mod listener;
 pub mod monitoring;
 pub mod ops;
@@ -46,6 +47,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Router};
 use axum_login::AuthManagerLayerBuilder;
+use guard::GuardLayer;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio_util::sync::CancellationToken;
@@ -299,7 +301,7 @@ pub fn app(state: AppState) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(middleware::from_fn(telemetry::remember_span))
+        .map_request(telemetry::remember_span)
         .layer(middleware::from_fn(monitoring::count_requests))
         // Past `max_in_flight` requests, refuse at once (503) rather than queue.
         .layer(HandleErrorLayer::new(|_: BoxError| async {
@@ -307,7 +309,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .load_shed()
         .concurrency_limit(state.settings.max_in_flight)
-        .layer(middleware::from_fn(security::bound_request_head))
+        .layer(GuardLayer::new(security::bound_request_head))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::deadline,
@@ -323,15 +325,13 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             security::security_headers,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            cache_static_assets,
-        ))
-        .layer(middleware::from_fn(security::bound_request_body))
+        .layer(GuardLayer::new(security::bound_request_body))
+        // Back to axum's response type, which the guard above answers with.
+        .map_response(IntoResponse::into_response)
         .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
         // Back to axum's body type, which the layers beneath take.
         .map_request(|request: axum::http::Request<_>| request.map(axum::body::Body::new))
-        .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(GuardLayer::new(security::refuse_cross_site))
         .layer(middleware::from_fn(rpc::answer_bad_arguments))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -343,7 +343,7 @@ pub fn app(state: AppState) -> Router {
             security::end_expired_sessions,
         ))
         .layer(middleware::from_fn(telemetry::identify))
-        .layer(middleware::from_fn(
+        .layer(GuardLayer::new(
             security::send_logged_out_visitors_to_log_in,
         ));
 
@@ -466,28 +466,6 @@ async fn explain_bare_errors(
     } else {
         AppError::Unavailable.into_response()
     }
-}
-
-/// Hashed asset names change with their content, so browsers may keep them for
-/// a year; anything else under `/pkg` is revalidated.
-async fn cache_static_assets(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_asset = request.uri().path().starts_with("/pkg/");
-    let mut response = next.run(request).await;
-    if is_asset && response.status().is_success() {
-        let policy = if state.leptos_options.hash_files {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-    }
-    response
 }
 
 /// Serves until SIGTERM or Ctrl-C: then stops accepting, closes WebSockets,

@@ -19,43 +19,38 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// 431. Browsers send a few KiB; hyper's own hard limit sits above this.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Middleware: refuses a request whose URL or headers are too large before
-/// any work, with the JSON error every client understands.
-pub async fn bound_request_head(request: Request, next: Next) -> Response {
+/// Guard ([`crate::guard`]): refuses a request whose URL or headers are too
+/// large before any work, with the JSON error every client understands.
+pub fn bound_request_head(request: &Request) -> Option<Response> {
     let uri_length = request
         .uri()
         .path_and_query()
         .map_or(0, |path| path.as_str().len());
     if uri_length > MAX_URI_BYTES {
-        return AppError::UriTooLong(MAX_URI_BYTES).into_response();
+        return Some(AppError::UriTooLong(MAX_URI_BYTES).into_response());
     }
     let header_bytes: usize = request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return AppError::HeadersTooLarge(MAX_HEADER_BYTES).into_response();
-    }
-    next.run(request).await
+    (header_bytes > MAX_HEADER_BYTES)
+        .then(|| AppError::HeadersTooLarge(MAX_HEADER_BYTES).into_response())
 }
 
-/// Middleware: a body that says it is over the limit is refused (413)
-/// before anything reads it; `RequestBodyLimitLayer` inside cuts off one
-/// that does not say its length.
-pub async fn bound_request_body(request: Request, next: Next) -> Response {
+/// Guard: a body that says it is over the limit is refused (413) before
+/// anything reads it; `RequestBodyLimitLayer` inside cuts off one that does
+/// not say its length.
+pub fn bound_request_body(request: &Request) -> Option<Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|length| length.to_str().ok())
         .and_then(|length| length.parse::<u64>().ok());
     let known = axum::body::HttpBody::size_hint(request.body()).lower();
-    if declared.is_some_and(|length| length > MAX_REQUEST_BYTES as u64)
-        || known > MAX_REQUEST_BYTES as u64
-    {
-        return AppError::PayloadTooLarge(MAX_REQUEST_BYTES).into_response();
-    }
-    next.run(request).await
+    let too_large = declared.is_some_and(|length| length > MAX_REQUEST_BYTES as u64)
+        || known > MAX_REQUEST_BYTES as u64;
+    too_large.then(|| AppError::PayloadTooLarge(MAX_REQUEST_BYTES).into_response())
 }
 
 /// Middleware: a request (not a WebSocket, which lives on after its upgrade
@@ -101,7 +96,9 @@ pub async fn end_expired_sessions(
 
 /// Middleware: the headers every response carries. Pages get their
 /// Content-Security-Policy (with the page's nonce) from the shell; anything
-/// else that has none (JSON, errors) gets one that allows nothing.
+/// else that has none (JSON, errors) gets one that allows nothing. And the
+/// cache policy: static assets are kept (for good when their names carry a
+/// hash), everything else is someone's own and never kept.
 pub async fn security_headers(
     State(state): State<AppState>,
     request: Request,
@@ -109,6 +106,7 @@ pub async fn security_headers(
 ) -> Response {
     let is_static = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
+    let status = response.status();
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -131,9 +129,15 @@ pub async fn security_headers(
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    // Pages and API answers are someone's own: never kept by a browser's or
-    // a proxy's cache. Static assets say their own policy.
-    if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+    if is_static && status.is_success() {
+        let policy = if state.leptos_options.hash_files {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    } else if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+        // Pages and API answers: never kept by a browser's or a proxy's cache.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.settings.secure_cookies {
@@ -145,12 +149,12 @@ pub async fn security_headers(
     response
 }
 
-/// Middleware: a page that needs a session, asked for without one, is a
+/// Guard: a page that needs a session, asked for without one, is a
 /// plain redirect to the log-in page, answered here before any rendering
 /// (the pages would redirect too, but only after rendering, through
 /// Leptos' response options; under load those have been seen to lose
 /// their headers and answer a 302 without a `Location`).
-pub async fn send_logged_out_visitors_to_log_in(request: Request, next: Next) -> Response {
+pub fn send_logged_out_visitors_to_log_in(request: &Request) -> Option<Response> {
     let path = request.uri().path();
     let needs_session = path == "/" || path == "/settings" || path.starts_with("/chat/");
     let logged_out = request
@@ -159,22 +163,22 @@ pub async fn send_logged_out_visitors_to_log_in(request: Request, next: Next) ->
         .is_none_or(|session| session.user.is_none());
     if request.method() == axum::http::Method::GET && needs_session && logged_out {
         // 302, as the pages themselves answered (and the no-JS forms expect).
-        return (
-            axum::http::StatusCode::FOUND,
-            [(header::LOCATION, "/login")],
-        )
-            .into_response();
+        return Some(
+            (
+                axum::http::StatusCode::FOUND,
+                [(header::LOCATION, "/login")],
+            )
+                .into_response(),
+        );
     }
-    next.run(request).await
+    None
 }
 
-/// Middleware: a non-safe method (POST, PUT, PATCH, DELETE) from another site
+/// Guard: a non-safe method (POST, PUT, PATCH, DELETE) from another site
 /// gets 403.
-pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
-    if !request.method().is_safe() && is_cross_site(request.headers()) {
-        return cross_site_error().into_response();
-    }
-    next.run(request).await
+pub fn refuse_cross_site(request: &Request) -> Option<Response> {
+    (!request.method().is_safe() && is_cross_site(request.headers()))
+        .then(|| cross_site_error().into_response())
 }
 
 /// The error for a refused cross-site request.

@@ -42,12 +42,12 @@ pub fn init(filter: &str, format: LogFormat) {
 #[derive(Clone)]
 struct RequestSpan(tracing::Span);
 
-/// Middleware, just inside the trace layer: remembers its span.
-pub async fn remember_span(mut request: Request, next: Next) -> Response {
+/// Just inside the trace layer (a `map_request`): remembers its span.
+pub fn remember_span(mut request: Request) -> Request {
     request
         .extensions_mut()
         .insert(RequestSpan(tracing::Span::current()));
-    next.run(request).await
+    request
 }
 
 /// Middleware, inside routing and the session layer: records the matched
