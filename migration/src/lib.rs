@@ -15,6 +15,7 @@ mod m20261129_000007_backfill_event_data;
 mod m20261129_000008_add_conversation_unread;
 mod m20261129_000009_forget_sessions_holding_hashes;
 mod m20261129_000010_fold_lookalike_usernames;
+mod m20261129_000011_add_user_conversation_count;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_add_conversation_unread::Migration),
             Box::new(m20261129_000009_forget_sessions_holding_hashes::Migration),
             Box::new(m20261129_000010_fold_lookalike_usernames::Migration),
+            Box::new(m20261129_000011_add_user_conversation_count::Migration),
         ]
     }
 }

@@ -168,6 +168,7 @@ async fn erase(txn: &DatabaseTransaction, user_id: i64) -> Result<(), DbErr> {
             user::Column::SessionEpoch,
             Expr::col(user::Column::SessionEpoch).add(1),
         )
+        .col_expr(user::Column::ConversationCount, Expr::value(0))
         .filter(user::Column::Id.eq(user_id))
         .exec(txn)
         .await?;

@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::AppState;
 use super::auth::SessionUser;
-use super::entities::{conversation, message, user};
+use super::entities::{message, user};
 use super::paging::{Listing, PageRequest, Snapshot, link};
 use super::stream::{self, Batch, NewEvent, Written};
 use crate::error::AppError;
@@ -45,12 +45,16 @@ pub async fn list(
     request: PageRequest,
 ) -> Result<Snapshot<Listing<Conversation>>, AppError> {
     let txn = db.begin().await?;
-    let seq = stream::latest_seq(&txn, viewer_id).await?;
-    let total = sea_orm::PaginatorTrait::count(
-        conversation::Entity::find().filter(conversation::Column::UserId.eq(viewer_id)),
-        &txn,
-    )
-    .await?;
+    // The stream's position and the count the writer keeps, in one row:
+    // nothing counted here grows with the number of conversations.
+    let (seq, count): (i64, i64) = user::Entity::find_by_id(viewer_id)
+        .select_only()
+        .columns([user::Column::LastEventSeq, user::Column::ConversationCount])
+        .into_tuple()
+        .one(&txn)
+        .await?
+        .unwrap_or_default();
+    let total = u64::try_from(count).unwrap_or(0);
     let backend = txn.get_database_backend();
     // One query for the page: names, newest message, the kept unread count
     // and the other side's pointer; nothing here grows with history.

@@ -482,7 +482,7 @@ async fn seed_conversation(
         ))
         .await?;
     }
-    refresh_unread_counts(db).await
+    refresh_kept_counts(db).await
 }
 
 /// 1 000 users, each with one message to `user` and a conversation both ways.
@@ -544,24 +544,33 @@ async fn seed_peers(
         .await?;
     db.execute_unprepared(&conversations("m.sender_id", &user.to_string()))
         .await?;
-    refresh_unread_counts(db).await
+    refresh_kept_counts(db).await
 }
 
-/// Where the schema keeps unread counts (`conversations.unread`), sets them
-/// from their definition; on a schema without them, nothing to do.
-async fn refresh_unread_counts(db: &sea_orm::DatabaseConnection) -> Result<()> {
-    let counted = "UPDATE conversations SET unread = (SELECT COUNT(*) FROM messages m \
+/// Sets the counts the server keeps instead of counting (`conversations.unread`,
+/// `users.conversation_count`) from their definitions, as the migrations
+/// that brought them in do; a schema without one has nothing to set.
+async fn refresh_kept_counts(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    let unread = "UPDATE conversations SET unread = (SELECT COUNT(*) FROM messages m \
          WHERE m.pair_low_id = CASE WHEN conversations.user_id < conversations.other_id \
                                     THEN conversations.user_id ELSE conversations.other_id END \
            AND m.pair_high_id = CASE WHEN conversations.user_id < conversations.other_id \
                                      THEN conversations.other_id ELSE conversations.user_id END \
            AND m.sender_id = conversations.other_id AND m.id > conversations.last_read_id \
            AND m.deleted_at IS NULL)";
-    match db.execute_unprepared(counted).await {
-        Ok(_) => Ok(()),
-        Err(error) if error.to_string().contains("unread") => Ok(()),
-        Err(error) => Err(error.into()),
+    let conversation_count = "UPDATE users SET conversation_count = \
+         (SELECT COUNT(*) FROM conversations c WHERE c.user_id = users.id)";
+    for (column, update) in [
+        ("unread", unread),
+        ("conversation_count", conversation_count),
+    ] {
+        match db.execute_unprepared(update).await {
+            Ok(_) => {}
+            Err(error) if error.to_string().contains(column) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
+    Ok(())
 }
 
 /// Two nodes on one MariaDB and Redis: senders write through node A, the

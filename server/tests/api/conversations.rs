@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::common::TestApp;
+use crate::inbox_property::conversation_counts_off;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -13,6 +14,7 @@ on_both_backends!(
     deleting_an_unread_message_lowers_the_count_and_leaves_a_tombstone,
     only_the_sender_edits_or_deletes,
     edits_and_deletes_are_validated,
+    the_conversation_count_is_kept_as_conversations_start,
 );
 
 async fn conversations_list_most_recent_first_with_unread_counts(app: TestApp) {
@@ -226,4 +228,50 @@ async fn edits_and_deletes_are_validated(app: TestApp) {
         .send_json(axum::http::Method::PATCH, &path, &json!({"body": "back"}))
         .await;
     assert_eq!(after_delete.status, StatusCode::CONFLICT);
+}
+
+/// The list's `count` is kept by the writer as conversations start, not
+/// counted per request: it must agree with the rows however the sends are
+/// batched, and a deleted account keeps none.
+async fn the_conversation_count_is_kept_as_conversations_start(app: TestApp) {
+    let mut ann = app.user("ann").await;
+    let mut others = Vec::new();
+    for name in ["bea", "cal", "dee", "eli", "fay"] {
+        others.push(app.user(name).await);
+    }
+    // All at once: first messages share batches, and Ann writing to Bea
+    // while Bea writes to Ann starts one conversation from both ends.
+    let theirs = others.iter_mut().map(|other| async move {
+        other.send_message("ann", "one").await;
+        other.send_message("ann", "two").await;
+    });
+    let (_, reply) = futures::join!(
+        futures::future::join_all(theirs),
+        ann.send_message("bea", "hi bea")
+    );
+    assert!(reply > 0);
+    let page = ann.get("/api/v1/conversation/?page_size=2").await;
+    assert_eq!(page.body["count"], 5, "{}", page.body);
+    assert_eq!(
+        page.body["next"],
+        "/api/v1/conversation/?page=2&page_size=2"
+    );
+    for other in &mut others {
+        let page = other.get("/api/v1/conversation/").await;
+        assert_eq!(page.body["count"], 1, "{}", page.body);
+    }
+
+    let fay = others.last_mut().unwrap();
+    let deleted = fay
+        .send_json(
+            axum::http::Method::DELETE,
+            "/api/v1/auth/account",
+            &json!({"current_password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    // Ann keeps her side of the conversation with the deleted account.
+    let page = ann.get("/api/v1/conversation/").await;
+    assert_eq!(page.body["count"], 5, "{}", page.body);
+    assert_eq!(conversation_counts_off(&app).await, Vec::new());
 }

@@ -219,6 +219,8 @@ impl World {
             );
             assert_eq!(kept, defined, "unread of {user} with {other} after {ops:?}");
         }
+        let miscounted = conversation_counts_off(&self.app).await;
+        assert!(miscounted.is_empty(), "{miscounted:?} after {ops:?}");
     }
 
     fn own_message(&self, user: usize, pick: usize) -> Option<i64> {
@@ -283,4 +285,31 @@ fn summary(inbox: &Inbox) -> Vec<(String, u64, i64, i64, bool, String, i64)> {
             )
         })
         .collect()
+}
+
+/// Users whose kept `conversation_count` is not the number of their
+/// conversations: (user, kept, counted).
+pub async fn conversation_counts_off(app: &TestApp) -> Vec<(i64, i64, i64)> {
+    let db = &app.state.db;
+    sea_orm::ConnectionTrait::query_all_raw(
+        db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(db),
+            "SELECT id, conversation_count, counted FROM (SELECT u.id, u.conversation_count, \
+               (SELECT COUNT(*) FROM conversations c WHERE c.user_id = u.id) AS counted \
+             FROM users u) AS kept WHERE conversation_count <> counted"
+                .to_owned(),
+        ),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        (
+            row.try_get("", "id").unwrap(),
+            row.try_get("", "conversation_count").unwrap(),
+            row.try_get("", "counted").unwrap(),
+        )
+    })
+    .collect()
 }

@@ -28,6 +28,8 @@ pub struct Model {
     pub send_read_receipts: bool,
     /// Part of every session's check: bumping it ends all the user's sessions.
     pub session_epoch: i64,
+    /// How many conversations the user has (kept by the writer).
+    pub conversation_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@
 //! `Retry-After`), never left to wait without end.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -58,6 +59,8 @@ pub struct ConversationState {
     pub last_read_id: i64,
     pub unread: i64,
     changed: bool,
+    /// The row was there when the batch read it.
+    stored: bool,
 }
 
 /// The transaction a batch of writes runs in, and the state they share.
@@ -353,6 +356,7 @@ async fn read_conversations(
                 last_read_id: row.last_read_id,
                 unread: row.unread,
                 changed: false,
+                stored: true,
             };
         }
     }
@@ -360,11 +364,37 @@ async fn read_conversations(
 }
 
 /// Writes back every conversation the batch changed, in a statement or a
-/// few (see `shapes`).
+/// few (see `shapes`), and counts the new ones in `users.conversation_count`.
 async fn write_conversations(
     txn: &DatabaseTransaction,
     conversations: &HashMap<(i64, i64), ConversationState>,
 ) -> Result<(), DbErr> {
+    let mut created: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((user, _), state) in conversations {
+        if state.changed && !state.stored {
+            *created.entry(*user).or_default() += 1;
+        }
+    }
+    if !created.is_empty() {
+        // Integers only: nothing here needs quoting. Only a batch that starts
+        // a conversation runs this.
+        let cases = created
+            .iter()
+            .fold(String::new(), |mut cases, (user, count)| {
+                let _ = write!(cases, " WHEN {user} THEN {count}");
+                cases
+            });
+        let ids = created
+            .keys()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        txn.execute_unprepared(&format!(
+            "UPDATE users SET conversation_count = conversation_count + CASE id{cases} END \
+             WHERE id IN ({ids})"
+        ))
+        .await?;
+    }
     let rows: Vec<conversation::ActiveModel> = conversations
         .iter()
         .filter(|(_, state)| state.changed)
