@@ -138,6 +138,7 @@ pub async fn register(
         last_event_seq: Set(0),
         send_read_receipts: Set(true),
         session_epoch: Set(0),
+        conversation_count: Set(0),
         ..Default::default()
     };
     match new_user(email.clone()).insert(db).await {
