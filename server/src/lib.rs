@@ -46,7 +46,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Router};
-use axum_login::AuthManagerLayerBuilder;
+use axum_login::{AuthManagerLayer, AuthManagerLayerBuilder};
 use guard::GuardLayer;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -244,6 +244,119 @@ pub fn assemble_state(
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let context_state = state.clone();
+    // Probes answer without sessions, so they report the database themselves
+    // instead of failing in the session layer.
+    let probes = Router::new()
+        .route("/healthz", get(health))
+        .route("/readyz", get(readiness))
+        .route("/metrics", get(monitoring::scrape));
+    let routes = Router::new()
+        .route("/ws", get(ws::notifications))
+        .nest("/api/v1", api::v1::router())
+        .merge(api::docs())
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    with_middleware(routes, &state)
+        .merge(probes)
+        .with_state(state)
+}
+
+/// Every request's middleware around `routes`, outermost first, as one
+/// concrete stack: a `Router::layer` call per middleware boxes the route
+/// again each time, so every request cloned and dropped a chain of boxes,
+/// and each `from_fn` cloned the whole boxed chain beneath it
+/// (docs/performance.md, change 6).
+fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    routes.layer(
+        ServiceBuilder::new()
+            // Every request gets an id (a proxy's is kept), echoed in the
+            // response so a user's report can be found in the log.
+            .layer(SetRequestIdLayer::new(
+                telemetry::REQUEST_ID,
+                MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
+            .layer(
+                TraceLayer::new_for_http()
+                    // The path only: query strings can hold secrets (a reset
+                    // link's token), and headers hold session cookies. The route
+                    // and user are filled in once known (telemetry::identify).
+                    .make_span_with(|request: &Request| {
+                        let request_id = request
+                            .headers()
+                            .get(telemetry::REQUEST_ID)
+                            .and_then(|id| id.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                            request_id,
+                            route = tracing::field::Empty,
+                            user_id = tracing::field::Empty,
+                        )
+                    })
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .map_request(telemetry::remember_span)
+            .layer(middleware::from_fn(monitoring::count_requests))
+            // Past `max_in_flight` requests, refuse at once (503) rather than queue.
+            .layer(HandleErrorLayer::new(|_: BoxError| async {
+                AppError::Busy(1)
+            }))
+            .load_shed()
+            .concurrency_limit(state.settings.max_in_flight)
+            .layer(GuardLayer::new(security::bound_request_head))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                security::deadline,
+            ))
+            // Level 4: most of the size win at a fraction of the CPU of the maximum;
+            // API answers under 1 KiB are not worth compressing at all.
+            .layer(
+                CompressionLayer::new()
+                    .quality(CompressionLevel::Precise(4))
+                    .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+            )
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                security::security_headers,
+            ))
+            .layer(GuardLayer::new(security::bound_request_body))
+            // Back to axum's response type, which the guard above answers with.
+            .map_response(IntoResponse::into_response)
+            .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
+            // Back to axum's body type, which the layers beneath take.
+            .map_request(|request: axum::http::Request<_>| request.map(axum::body::Body::new))
+            .layer(GuardLayer::new(security::refuse_cross_site))
+            .layer(middleware::from_fn(rpc::answer_bad_arguments))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                explain_bare_errors,
+            ))
+            .layer(log_in_layer(state))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                security::end_expired_sessions,
+            ))
+            .layer(middleware::from_fn(telemetry::identify))
+            .layer(GuardLayer::new(
+                security::send_logged_out_visitors_to_log_in,
+            )),
+    )
+}
+
+/// The session (cookie and store) and log-in layers.
+fn log_in_layer(state: &AppState) -> AuthManagerLayer<Backend, session_store::SessionStore> {
     let secure = state.settings.secure_cookies;
     let session_layer = SessionManagerLayer::new(state.sessions.clone())
         .with_name(if secure {
@@ -260,116 +373,11 @@ pub fn app(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             i64::try_from(state.settings.session_idle.as_secs()).unwrap_or(i64::MAX),
         )));
-    let auth_layer = AuthManagerLayerBuilder::new(
+    AuthManagerLayerBuilder::new(
         Backend::new(state.db.clone(), Arc::clone(&state.directory)),
         session_layer,
     )
-    .build();
-
-    // Every request's middleware, outermost first, as one concrete stack:
-    // a `Router::layer` call per middleware boxes the route again each time,
-    // so every request cloned and dropped a chain of boxes, and each `from_fn`
-    // cloned the whole boxed chain beneath it (docs/performance.md, change 6).
-    let middleware = ServiceBuilder::new()
-        // Every request gets an id (a proxy's is kept), echoed in the
-        // response so a user's report can be found in the log.
-        .layer(SetRequestIdLayer::new(
-            telemetry::REQUEST_ID,
-            MakeRequestUuid,
-        ))
-        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                // The path only: query strings can hold secrets (a reset
-                // link's token), and headers hold session cookies. The route
-                // and user are filled in once known (telemetry::identify).
-                .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get(telemetry::REQUEST_ID)
-                        .and_then(|id| id.to_str().ok())
-                        .unwrap_or_default();
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id,
-                        route = tracing::field::Empty,
-                        user_id = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .map_request(telemetry::remember_span)
-        .layer(middleware::from_fn(monitoring::count_requests))
-        // Past `max_in_flight` requests, refuse at once (503) rather than queue.
-        .layer(HandleErrorLayer::new(|_: BoxError| async {
-            AppError::Busy(1)
-        }))
-        .load_shed()
-        .concurrency_limit(state.settings.max_in_flight)
-        .layer(GuardLayer::new(security::bound_request_head))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::deadline,
-        ))
-        // Level 4: most of the size win at a fraction of the CPU of the maximum;
-        // API answers under 1 KiB are not worth compressing at all.
-        .layer(
-            CompressionLayer::new()
-                .quality(CompressionLevel::Precise(4))
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::security_headers,
-        ))
-        .layer(GuardLayer::new(security::bound_request_body))
-        // Back to axum's response type, which the guard above answers with.
-        .map_response(IntoResponse::into_response)
-        .layer(RequestBodyLimitLayer::new(app::wire::MAX_REQUEST_BYTES))
-        // Back to axum's body type, which the layers beneath take.
-        .map_request(|request: axum::http::Request<_>| request.map(axum::body::Body::new))
-        .layer(GuardLayer::new(security::refuse_cross_site))
-        .layer(middleware::from_fn(rpc::answer_bad_arguments))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            explain_bare_errors,
-        ))
-        .layer(auth_layer)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::end_expired_sessions,
-        ))
-        .layer(middleware::from_fn(telemetry::identify))
-        .layer(GuardLayer::new(
-            security::send_logged_out_visitors_to_log_in,
-        ));
-
-    let leptos_options = state.leptos_options.clone();
-    let context_state = state.clone();
-    // Probes answer without sessions, so they report the database themselves
-    // instead of failing in the session layer.
-    let probes = Router::new()
-        .route("/healthz", get(health))
-        .route("/readyz", get(readiness))
-        .route("/metrics", get(monitoring::scrape));
-    Router::new()
-        .route("/ws", get(ws::notifications))
-        .nest("/api/v1", api::v1::router())
-        .merge(api::docs())
-        .route("/api/{*rest}", axum::routing::any(api::not_found))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            move || provide_context(context_state.clone()),
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware)
-        .merge(probes)
-        .with_state(state)
+    .build()
 }
 
 /// `GET /healthz`: the process is up and its database answers (if it
