@@ -438,14 +438,7 @@ async fn deleting_an_account_closes_its_sockets_and_tells_its_partners() {
     let mut anns = connect("ann", address, &ann).await;
     let mut bobs = connect("bob", address, &bob).await;
 
-    let deleted = ann
-        .send_json(
-            axum::http::Method::DELETE,
-            "/api/v1/auth/account",
-            &json!({"current_password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    ann.delete_account().await;
     assert_eq!(anns.expect_closed().await, Some(4401));
     bobs.expect_frame(&json!({"type": "account_deleted", "with": "ann", "seq": 2}))
         .await;

@@ -84,14 +84,7 @@ async fn deleting_an_account_leaves_tombstones_and_frees_nothing_else(app: TestA
     let unread = bob.get("/api/v1/conversation/").await;
     assert_eq!(unread.body["results"][0]["unread"], 2, "{}", unread.body);
 
-    let deleted = ann
-        .send_json(
-            Method::DELETE,
-            "/api/v1/auth/account",
-            &json!({"current_password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    ann.delete_account().await;
 
     // Every session of Ann's has ended, and she cannot log in again.
     for session in [&mut ann, &mut ann_elsewhere] {

@@ -262,14 +262,7 @@ async fn the_conversation_count_is_kept_as_conversations_start(app: TestApp) {
     }
 
     let fay = others.last_mut().unwrap();
-    let deleted = fay
-        .send_json(
-            axum::http::Method::DELETE,
-            "/api/v1/auth/account",
-            &json!({"current_password": "correct horse"}),
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    fay.delete_account().await;
     // Ann keeps her side of the conversation with the deleted account.
     let page = ann.get("/api/v1/conversation/").await;
     assert_eq!(page.body["count"], 5, "{}", page.body);

@@ -257,6 +257,18 @@ impl Client {
         response.body["id"].as_i64().expect("message id")
     }
 
+    /// Deletes this client's account (registered by [`TestApp::user`]).
+    pub async fn delete_account(&mut self) {
+        let response = self
+            .send_json(
+                Method::DELETE,
+                "/api/v1/auth/account",
+                &serde_json::json!({"current_password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.body);
+    }
+
     pub async fn send(
         &mut self,
         method: Method,
