@@ -32,8 +32,9 @@ use crate::api::extract::Query;
 /// A send that takes longer than this means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Buffers sized for small frames: an idle socket costs a few KiB, not the
-/// library's default of 128 KiB each way.
-const READ_BUFFER: usize = 4 * 1024;
+/// library's default of 128 KiB each way. The client's frames (pongs, typing,
+/// away) are tens of bytes; a larger one grows the buffer to fit.
+const READ_BUFFER: usize = 512;
 /// What a socket may hold unsent before it counts as stuck (then it is
 /// closed and the client replays on reconnect).
 const MAX_UNSENT: usize = 256 * 1024;
@@ -218,7 +219,8 @@ async fn receive_frames(
                     continue;
                 }
                 last_typing = Some(Instant::now());
-                typing::notify(state, user, &to).await;
+                // Boxed: a directory lookup, rare next to the socket's idle life.
+                Box::pin(typing::notify(state, user, &to)).await;
             }
             ClientFrame::Presence { status } => {
                 presence.set_away(status == PresenceStatus::Away);

@@ -457,6 +457,23 @@ async fn a_frame_larger_than_any_client_sends_closes_with_1009() {
     assert_eq!(socket.expect_closed().await, Some(1009));
 }
 
+/// The socket reads in small chunks (an idle socket keeps 512 bytes for the
+/// client's frames), but a frame up to the limit is read whole and acted on.
+#[tokio::test]
+async fn a_frame_larger_than_the_read_buffer_is_read_whole() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    let address = listen(&app).await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let anns = connect("ann", address, &ann).await;
+    let mut bobs = connect("bob", address, &bob).await;
+    // A newer client's field this server does not know pads it near the limit.
+    let padding = "x".repeat(server::ws::MAX_CLIENT_FRAME - 64);
+    anns.send(&json!({"type": "typing", "to": "bob", "padding": padding}));
+    bobs.expect_frame(&json!({"type": "typing", "from": "ann"}))
+        .await;
+}
+
 /// Text frames must be UTF-8: anything else closes with 1007, not a reset.
 #[tokio::test]
 async fn text_that_is_not_utf8_closes_with_1007() {

@@ -151,17 +151,19 @@ impl EventStream {
                 }
                 continue;
             }
+            // The database paths are boxed: run once or rarely, their futures
+            // would otherwise sit inline in every idle socket's task.
             let done = match self.phase {
-                Phase::Starting { since } => self.start(since).await,
+                Phase::Starting { since } => Box::pin(self.start(since)).await,
                 Phase::Replaying if !self.catch_up_due => {
                     self.ready
                         .push_back(Signal::Ready { seq: self.last_seq }.into());
                     self.phase = Phase::Live;
                     Ok(())
                 }
-                _ if self.catch_up_due => self.replay_batch().await,
+                _ if self.catch_up_due => Box::pin(self.replay_batch()).await,
                 _ if self.session_check_due => {
-                    if self.session_ended().await {
+                    if Box::pin(self.session_ended()).await {
                         return StreamItem::Close(CloseReason::LoggedOut);
                     }
                     self.session_check_due = false;
