@@ -14,7 +14,7 @@ run:
 	@.ci/bootstrap.sh run
 	@echo "==> Building the release build (a few minutes the first time)..."
 	@echo "==> ChatApp will be at http://127.0.0.1:3000 (data in ./data/chat.db; Ctrl-C stops it)"
-	cargo leptos serve --release
+	cargo leptos serve --release --precompress
 
 test:
 	@.ci/bootstrap.sh test

@@ -12,7 +12,7 @@ service_env=$(.ci/services.sh start)
 eval "$service_env"
 
 say "Building the release (server and optimised wasm)"
-cargo leptos build --release
+cargo leptos build --release --precompress
 
 say "Building the load generator (release)"
 cargo build --release -p load

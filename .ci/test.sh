@@ -47,7 +47,7 @@ mariadb --protocol=tcp -h127.0.0.1 -P"${TEST_MARIADB_PORT:-3307}" -uroot -e \
   "DROP DATABASE IF EXISTS chatapp_e2e; CREATE DATABASE chatapp_e2e CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 export E2E_CLUSTER_DATABASE_URL="$TEST_MARIADB_URL/chatapp_e2e"
 export E2E_CLUSTER_REDIS_URL="$TEST_REDIS_URL"
-cargo leptos end-to-end --release
+cargo leptos end-to-end --release --precompress
 
 say "Fuzzing the REST API against its OpenAPI document (Schemathesis, release server)"
 .ci/api-fuzz.sh

@@ -257,6 +257,10 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api::v1::router())
         .merge(api::docs())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .nest_service(
+            &format!("/{}", state.leptos_options.site_pkg_dir),
+            site::assets(&state.leptos_options),
+        )
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
