@@ -34,8 +34,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub presence_ttl_seconds: u64,
 
-    /// Database connections per server process [default: 4 on SQLite, 10
-    /// on MySQL/MariaDB].
+    /// Database connections per server process for requests [default: 4 on
+    /// SQLite, 10 on MySQL/MariaDB]; the writer has one more of its own.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub database_max_connections: Option<u32>,

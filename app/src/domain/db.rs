@@ -29,9 +29,21 @@ impl Default for DbTimeouts {
 }
 
 /// Connects to `database_url` (`sqlite://…` or `mysql://…`) and runs pending
-/// migrations. For SQLite, creates the file's directory and turns on WAL so
-/// readers never wait for the writer.
+/// migrations: see [`connect`].
 pub async fn connect_and_migrate(
+    database_url: &str,
+    max_connections: u32,
+    timeouts: DbTimeouts,
+) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(database_url, max_connections, timeouts).await?;
+    migrate(&db, database_url).await?;
+    Ok(db)
+}
+
+/// A pool of up to `max_connections` to `database_url`, without migrating.
+/// For SQLite, creates the file's directory and turns on WAL so readers
+/// never wait for the writer.
+pub async fn connect(
     database_url: &str,
     max_connections: u32,
     timeouts: DbTimeouts,
@@ -66,9 +78,7 @@ pub async fn connect_and_migrate(
                 })
             })
         });
-    let db = Database::connect(options).await?;
-    migrate(&db, database_url).await?;
-    Ok(db)
+    Database::connect(options).await
 }
 
 /// Asks MySQL/MariaDB to stop any statement of this connection that runs

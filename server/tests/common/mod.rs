@@ -69,11 +69,16 @@ impl TestApp {
         let mut db = db::connect_and_migrate(database_url, 5, db::DbTimeouts::default())
             .await
             .expect("database reachable");
+        let mut writer_db = db::connect(database_url, 1, db::DbTimeouts::default())
+            .await
+            .expect("database reachable");
         let statements = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&statements);
-        db.set_metric_callback(move |info| {
-            log.lock().unwrap().push(info.statement.sql.clone());
-        });
+        for pool in [&mut db, &mut writer_db] {
+            let log = Arc::clone(&statements);
+            pool.set_metric_callback(move |info| {
+                log.lock().unwrap().push(info.statement.sql.clone());
+            });
+        }
         let outbox = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("outbox")
             .join(unique_name());
@@ -86,6 +91,7 @@ impl TestApp {
         .expect("outbox mailer");
         let state = server::assemble_state(
             db,
+            writer_db,
             settings,
             server::Runtime::single_node(),
             mailer,

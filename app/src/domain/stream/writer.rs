@@ -125,8 +125,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer as a task of `tasks`, on `db`, publishing to
-    /// `channels`. After `shutdown` it finishes what is queued, then stops.
+    /// Starts the writer as a task of `tasks`, on `db` (a connection of its
+    /// own, so its caches stay its own), publishing to `channels`. After `shutdown` it finishes what is queued, then stops.
     pub fn start(
         db: DatabaseConnection,
         channels: std::sync::Arc<dyn ChannelLayer>,
