@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod around;
 pub mod config;
 pub mod guard;
 pub mod listener;
@@ -39,10 +40,11 @@ use app::domain::{AppState, db, session_store};
 use app::error::AppError;
 use app::wire::health::{Health, Overall, PartStatus, Readiness};
 use app::{App, shell};
+use around::AroundLayer;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Router};
@@ -322,7 +324,7 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             .map_request(telemetry::remember_span)
-            .layer(middleware::from_fn(monitoring::count_requests))
+            .layer(AroundLayer::new(monitoring::CountRequests))
             // Past `max_in_flight` requests, refuse at once (503) rather than queue.
             .layer(HandleErrorLayer::new(|_: BoxError| async {
                 AppError::Busy(1)
@@ -341,10 +343,10 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
                     .quality(CompressionLevel::Precise(4))
                     .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
             )
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                security::security_headers,
-            ))
+            .layer(AroundLayer::new(security::SecurityHeaders {
+                hashed_assets: state.leptos_options.hash_files,
+                https: state.settings.secure_cookies,
+            }))
             .layer(GuardLayer::new(security::bound_request_body))
             // Back to axum's response type, which the guard above answers with.
             .map_response(IntoResponse::into_response)
@@ -352,17 +354,16 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
             // Back to axum's body type, which the layers beneath take.
             .map_request(|request: axum::http::Request<_>| request.map(axum::body::Body::new))
             .layer(GuardLayer::new(security::refuse_cross_site))
-            .layer(middleware::from_fn(rpc::answer_bad_arguments))
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                explain_bare_errors,
-            ))
+            .layer(AroundLayer::new(rpc::AnswerBadArguments))
+            .layer(AroundLayer::new(ExplainBareErrors {
+                db: state.db.clone(),
+            }))
             .layer(log_in_layer(state))
             .layer(middleware::from_fn_with_state(
                 state.clone(),
                 security::end_expired_sessions,
             ))
-            .layer(middleware::from_fn(telemetry::identify))
+            .layer(AroundLayer::new(telemetry::Identify))
             .layer(GuardLayer::new(
                 security::send_logged_out_visitors_to_log_in,
             )),
@@ -452,41 +453,49 @@ async fn readiness(State(state): State<AppState>) -> Response {
 /// layers a 500 when the database is down, the server-function router a 405
 /// for a wrong method. Give each the same JSON shape as every other error,
 /// and a 500 the honest status: 503 when the database is unreachable.
-async fn explain_bare_errors(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_bare = (status.is_client_error() || status.is_server_error())
-        && !response.headers().contains_key(header::CONTENT_TYPE);
-    if !is_bare {
-        return response;
-    }
-    if status != StatusCode::INTERNAL_SERVER_ERROR {
-        // Keep the status and its headers (Allow, Retry-After); say it in JSON.
-        let (mut parts, _) = response.into_parts();
-        let detail = format!("{}.", status.canonical_reason().unwrap_or("Refused"));
-        let body = app::wire::ErrorBody {
-            detail,
-            errors: None,
-        };
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        parts.headers.remove(header::CONTENT_LENGTH);
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        return Response::from_parts(parts, axum::body::Body::from(json));
-    }
-    let database_ok = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping())
-        .await
-        .is_ok_and(|pinged| pinged.is_ok());
-    if database_ok {
-        AppError::Internal.into_response()
-    } else {
-        AppError::Unavailable.into_response()
+struct ExplainBareErrors {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl around::Around for ExplainBareErrors {
+    type Note = ();
+
+    fn before(&self, _: &Request) {}
+
+    fn after(&self, (): (), response: Response) -> around::After {
+        let status = response.status();
+        let is_bare = (status.is_client_error() || status.is_server_error())
+            && !response.headers().contains_key(header::CONTENT_TYPE);
+        if !is_bare {
+            return around::After::Done(response);
+        }
+        if status != StatusCode::INTERNAL_SERVER_ERROR {
+            // Keep the status and its headers (Allow, Retry-After); say it in JSON.
+            let (mut parts, _) = response.into_parts();
+            let detail = format!("{}.", status.canonical_reason().unwrap_or("Refused"));
+            let body = app::wire::ErrorBody {
+                detail,
+                errors: None,
+            };
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            return around::After::Done(Response::from_parts(parts, axum::body::Body::from(json)));
+        }
+        let db = self.db.clone();
+        around::After::Later(Box::pin(async move {
+            let database_ok = tokio::time::timeout(READINESS_TIMEOUT, db.ping())
+                .await
+                .is_ok_and(|pinged| pinged.is_ok());
+            if database_ok {
+                AppError::Internal.into_response()
+            } else {
+                AppError::Unavailable.into_response()
+            }
+        }))
     }
 }
 

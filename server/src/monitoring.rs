@@ -17,11 +17,12 @@ use app::domain::AppState;
 use app::domain::channel_layer::LayerStatus;
 use app::wire::ServerFrame;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::DbBackend;
+
+use crate::around::{After, Around};
 
 /// Upper bounds of the latency histograms' buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -226,22 +227,40 @@ pub struct RouteLabel(pub String);
 /// Middleware, outermost: counts and times every request by route template
 /// (never the raw path, which would make a series per message id), method
 /// and status.
-pub async fn count_requests(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let is_asset = request.uri().path().starts_with("/pkg/");
-    let response = next.run(request).await;
-    let route = match response.extensions().get::<RouteLabel>() {
-        Some(RouteLabel(route)) => route.clone(),
-        None if is_asset => "/pkg/{asset}".to_owned(),
-        None => "unmatched".to_owned(),
-    };
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
-        .record(started.elapsed());
-    response
+pub struct CountRequests;
+
+/// What [`CountRequests`] notes of a request.
+pub struct Started {
+    at: Instant,
+    method: Method,
+    is_asset: bool,
+}
+
+impl Around for CountRequests {
+    type Note = Started;
+
+    fn before(&self, request: &Request) -> Started {
+        Started {
+            at: Instant::now(),
+            method: request.method().clone(),
+            is_asset: request.uri().path().starts_with("/pkg/"),
+        }
+    }
+
+    fn after(&self, started: Started, response: Response) -> After {
+        let route = match response.extensions().get::<RouteLabel>() {
+            Some(RouteLabel(route)) => route.clone(),
+            None if started.is_asset => "/pkg/{asset}".to_owned(),
+            None => "unmatched".to_owned(),
+        };
+        let method = started.method.as_str().to_owned();
+        let status = response.status().as_u16().to_string();
+        metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+            .increment(1);
+        metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
+            .record(started.at.elapsed());
+        After::Done(response)
+    }
 }
 
 /// Counts one open WebSocket for as long as it lives.

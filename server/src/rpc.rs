@@ -8,20 +8,35 @@ use app::error::AppError;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::ServerFnErrorErr;
+
+use crate::around::{After, Around};
 
 /// The most of an error body read to classify it.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Middleware: see the module docs.
-pub async fn answer_bad_arguments(request: Request, next: Next) -> Response {
-    let is_server_fn = request.uri().path().starts_with("/rpc/");
-    let response = next.run(request).await;
-    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return response;
+pub struct AnswerBadArguments;
+
+impl Around for AnswerBadArguments {
+    /// Whether the request is for a server function.
+    type Note = bool;
+
+    fn before(&self, request: &Request) -> bool {
+        request.uri().path().starts_with("/rpc/")
     }
+
+    fn after(&self, is_server_fn: bool, response: Response) -> After {
+        if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+            return After::Done(response);
+        }
+        After::Later(Box::pin(classify(response)))
+    }
+}
+
+/// A server function's 500, with the status its error deserves.
+async fn classify(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
         return AppError::Internal.into_response();

@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::around::{After, Around};
+
 /// The longest URL (path and query) served; longer gets 414.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The most header bytes (names and values) a request may carry; more gets
@@ -94,59 +96,69 @@ pub async fn end_expired_sessions(
     next.run(request).await
 }
 
-/// Middleware: the headers every response carries. Pages get their
+/// The headers every response carries. Pages get their
 /// Content-Security-Policy (with the page's nonce) from the shell; anything
 /// else that has none (JSON, errors) gets one that allows nothing. And the
 /// cache policy: static assets are kept (for good when their names carry a
 /// hash), everything else is someone's own and never kept.
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_static = request.uri().path().starts_with("/pkg/");
-    let mut response = next.run(request).await;
-    let status = response.status();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Links in messages lead elsewhere: other sites learn nothing of where
-    // from. (`no-referrer` would also make a form post's Origin `null`.)
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+pub struct SecurityHeaders {
+    /// Asset names carry their content's hash: keep them for good.
+    pub hashed_assets: bool,
+    /// Served over https: browsers are told to keep to it.
+    pub https: bool,
+}
+
+impl Around for SecurityHeaders {
+    /// Whether the request is for a static asset.
+    type Note = bool;
+
+    fn before(&self, request: &Request) -> bool {
+        request.uri().path().starts_with("/pkg/")
+    }
+
+    fn after(&self, is_static: bool, mut response: Response) -> After {
+        let status = response.status();
+        let headers = response.headers_mut();
         headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         );
-    }
-    if is_static && status.is_success() {
-        let policy = if state.leptos_options.hash_files {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-    } else if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
-        // Pages and API answers: never kept by a browser's or a proxy's cache.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if state.settings.secure_cookies {
+        // Links in messages lead elsewhere: other sites learn nothing of where
+        // from. (`no-referrer` would also make a form post's Origin `null`.)
         headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000"),
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
         );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
+        if is_static && status.is_success() {
+            let policy = if self.hashed_assets {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        } else if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+            // Pages and API answers: never kept by a browser's or a proxy's cache.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if self.https {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=63072000"),
+            );
+        }
+        After::Done(response)
     }
-    response
 }
 
 /// Guard: a page that needs a session, asked for without one, is a

@@ -4,10 +4,10 @@
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderName;
-use axum::middleware::Next;
 use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
+use crate::around::{After, Around};
 use crate::config::LogFormat;
 use crate::monitoring::RouteLabel;
 
@@ -53,27 +53,37 @@ pub fn remember_span(mut request: Request) -> Request {
 /// Middleware, inside routing and the session layer: records the matched
 /// route template and the logged-in user's id on the request's span, and
 /// labels the response with the route for the metrics.
-pub async fn identify(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|route| route.as_str().to_owned());
-    if let Some(RequestSpan(span)) = request.extensions().get::<RequestSpan>() {
-        if let Some(route) = &route {
-            span.record("route", route.as_str());
-        }
-        if let Some(user) = request
+pub struct Identify;
+
+impl Around for Identify {
+    /// The matched route template.
+    type Note = Option<String>;
+
+    fn before(&self, request: &Request) -> Option<String> {
+        let route = request
             .extensions()
-            .get::<axum_login::AuthSession<app::domain::auth::Backend>>()
-            .and_then(|session| session.user.as_ref())
-        {
-            span.record("user_id", user.id);
+            .get::<MatchedPath>()
+            .map(|route| route.as_str().to_owned());
+        if let Some(RequestSpan(span)) = request.extensions().get::<RequestSpan>() {
+            if let Some(route) = &route {
+                span.record("route", route.as_str());
+            }
+            if let Some(user) = request
+                .extensions()
+                .get::<axum_login::AuthSession<app::domain::auth::Backend>>()
+                .and_then(|session| session.user.as_ref())
+            {
+                span.record("user_id", user.id);
+            }
         }
+        route
     }
-    let mut response = next.run(request).await;
-    // The metrics outside routing label the request with it too.
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
+
+    fn after(&self, route: Option<String>, mut response: Response) -> After {
+        // The metrics outside routing label the request with it too.
+        if let Some(route) = route {
+            response.extensions_mut().insert(RouteLabel(route));
+        }
+        After::Done(response)
     }
-    response
 }
