@@ -344,7 +344,6 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
                     .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
             )
             .layer(AroundLayer::new(security::SecurityHeaders {
-                hashed_assets: state.leptos_options.hash_files,
                 https: state.settings.secure_cookies,
             }))
             .layer(GuardLayer::new(security::bound_request_body))

@@ -220,7 +220,8 @@ pub fn exposition(state: &AppState) -> Response {
 pub static MONITORING: std::sync::OnceLock<Monitoring> = std::sync::OnceLock::new();
 
 /// The matched route of a request, handed from inside routing
-/// (`telemetry::identify`) to the metrics middleware outside it.
+/// (`telemetry::Identify`, and `site::assets` for the build's files) to the
+/// metrics middleware outside it.
 #[derive(Clone)]
 pub struct RouteLabel(pub String);
 
@@ -233,7 +234,6 @@ pub struct CountRequests;
 pub struct Started {
     at: Instant,
     method: Method,
-    is_asset: bool,
 }
 
 impl Around for CountRequests {
@@ -243,14 +243,12 @@ impl Around for CountRequests {
         Started {
             at: Instant::now(),
             method: request.method().clone(),
-            is_asset: request.uri().path().starts_with("/pkg/"),
         }
     }
 
     fn after(&self, started: Started, response: Response) -> After {
         let route = match response.extensions().get::<RouteLabel>() {
             Some(RouteLabel(route)) => route.clone(),
-            None if started.is_asset => "/pkg/{asset}".to_owned(),
             None => "unmatched".to_owned(),
         };
         let method = started.method.as_str().to_owned();

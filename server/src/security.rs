@@ -98,26 +98,20 @@ pub async fn end_expired_sessions(
 
 /// The headers every response carries. Pages get their
 /// Content-Security-Policy (with the page's nonce) from the shell; anything
-/// else that has none (JSON, errors) gets one that allows nothing. And the
-/// cache policy: static assets are kept (for good when their names carry a
-/// hash), everything else is someone's own and never kept.
+/// else that has none (JSON, errors) gets one that allows nothing. And
+/// anything without a cache policy of its own (the build's files have one:
+/// `site::assets`) is someone's own and never kept.
 pub struct SecurityHeaders {
-    /// Asset names carry their content's hash: keep them for good.
-    pub hashed_assets: bool,
     /// Served over https: browsers are told to keep to it.
     pub https: bool,
 }
 
 impl Around for SecurityHeaders {
-    /// Whether the request is for a static asset.
-    type Note = bool;
+    type Note = ();
 
-    fn before(&self, request: &Request) -> bool {
-        request.uri().path().starts_with("/pkg/")
-    }
+    fn before(&self, _: &Request) {}
 
-    fn after(&self, is_static: bool, mut response: Response) -> After {
-        let status = response.status();
+    fn after(&self, (): (), mut response: Response) -> After {
         let headers = response.headers_mut();
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -140,14 +134,7 @@ impl Around for SecurityHeaders {
                 HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
             );
         }
-        if is_static && status.is_success() {
-            let policy = if self.hashed_assets {
-                "public, max-age=31536000, immutable"
-            } else {
-                "no-cache"
-            };
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-        } else if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
+        if !headers.contains_key(header::CACHE_CONTROL) {
             // Pages and API answers: never kept by a browser's or a proxy's cache.
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }

@@ -12,8 +12,15 @@
 
 use std::path::{Path, PathBuf};
 
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use leptos::config::LeptosOptions;
+use tower::util::MapResponseLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::monitoring::RouteLabel;
 
 /// The site's name: `name` of `[[workspace.metadata.leptos]]` in Cargo.toml.
 const OUTPUT_NAME: &str = "chatapp";
@@ -52,15 +59,35 @@ fn options(exe_dir: &Path) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
-/// The build's files (`/pkg/…`: wasm, script, style). A browser that takes
-/// brotli gets the `.br` file the release build wrote beside each one
-/// (`cargo leptos build --release --precompress`, level 11): 358 KB for the
-/// wasm, against 456 KB compressed per request. Any other gets gzip from the
-/// compression layer, level 4 (502 KB), not the build's `.gz` files, which
-/// cargo-leptos writes at a faster level (572 KB). Without the `.br` files (a
-/// development build) every file is compressed per request.
-pub fn assets(options: &LeptosOptions) -> ServeDir {
-    ServeDir::new(Path::new(&*options.site_root).join(&*options.site_pkg_dir)).precompressed_br()
+/// The build's files (`/pkg/…`: wasm, script, style), as a router to nest
+/// at `/pkg`. A browser that takes brotli gets the `.br` file the release
+/// build wrote beside each one (`cargo leptos build --release
+/// --precompress`, level 11): 358 KB for the wasm, against 456 KB
+/// compressed per request. Any other gets gzip from the compression layer,
+/// level 4 (502 KB), not the build's `.gz` files, which cargo-leptos writes
+/// at a faster level (572 KB). Without the `.br` files (a development
+/// build) every file is compressed per request.
+///
+/// Each file found is kept by browsers for good when its name carries its
+/// hash (else revalidated), and every answer is counted as one route.
+pub fn assets(options: &LeptosOptions) -> Router {
+    let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let route = format!("/{}/{{asset}}", options.site_pkg_dir);
+    let policy = HeaderValue::from_static(if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            move |response: &Response| response.status().is_success().then(|| policy.clone()),
+        ))
+        .layer(MapResponseLayer::new(move |mut response: Response| {
+            response.extensions_mut().insert(RouteLabel(route.clone()));
+            response
+        }))
 }
 
 /// The script and wasm a page links, as paths under the site root, the way
@@ -115,4 +142,61 @@ fn check(options: &LeptosOptions, exe_dir: &Path) -> Result<(), String> {
          or point LEPTOS_SITE_ROOT at it.",
         missing.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    async fn get(router: &Router, path: &str) -> Response {
+        let request = Request::builder()
+            .uri(path)
+            .header(header::ACCEPT_ENCODING, "br")
+            .body(Body::empty())
+            .unwrap();
+        router.clone().oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_build_files_go_out_as_brotli_kept_for_good_and_counted_as_one_route() {
+        let root = std::env::temp_dir().join(format!("chatapp-assets-{}", std::process::id()));
+        let pkg = root.join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("chatapp.abc.js"), "console.log(1)").unwrap();
+        std::fs::write(pkg.join("chatapp.abc.js.br"), "brotli bytes").unwrap();
+        let mut options = LeptosOptions::builder().output_name("chatapp").build();
+        options.site_root = root.display().to_string().into();
+        options.hash_files = true;
+        let assets = assets(&options);
+
+        let found = get(&assets, "/chatapp.abc.js").await;
+        assert_eq!(found.status(), StatusCode::OK);
+        assert_eq!(found.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(found.headers()[header::CONTENT_LENGTH], "12");
+        assert_eq!(
+            found.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let label = found.extensions().get::<RouteLabel>().map(|l| l.0.as_str());
+        assert_eq!(label, Some("/pkg/{asset}"));
+
+        // Not found: no cache policy of its own (the security headers' no-store applies).
+        let missing = get(&assets, "/chatapp.zzz.js").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert!(!missing.headers().contains_key(header::CACHE_CONTROL));
+        let label = missing
+            .extensions()
+            .get::<RouteLabel>()
+            .map(|l| l.0.as_str());
+        assert_eq!(label, Some("/pkg/{asset}"));
+
+        options.hash_files = false;
+        let unhashed = get(&super::assets(&options), "/chatapp.abc.js").await;
+        assert_eq!(unhashed.headers()[header::CACHE_CONTROL], "no-cache");
+        std::fs::remove_dir_all(root).unwrap();
+    }
 }
