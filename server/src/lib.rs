@@ -291,6 +291,7 @@ pub fn app(state: AppState) -> Router {
 /// and each `from_fn` cloned the whole boxed chain beneath it
 /// (docs/performance.md, change 6).
 fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let deadline = state.settings.request_timeout;
     routes.layer(
         ServiceBuilder::new()
             // Every request gets an id (a proxy's is kept), echoed in the
@@ -325,17 +326,15 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
             )
             .map_request(telemetry::remember_span)
             .layer(AroundLayer::new(monitoring::CountRequests))
-            // Past `max_in_flight` requests, refuse at once (503) rather than queue.
-            .layer(HandleErrorLayer::new(|_: BoxError| async {
-                AppError::Busy(1)
+            .layer(GuardLayer::new(security::bound_request_head))
+            // Past `max_in_flight` requests, refuse at once (503) rather than
+            // queue; past the deadline, abandon the request (503).
+            .layer(HandleErrorLayer::new(move |error: BoxError| async move {
+                security::refusal(&error, deadline)
             }))
             .load_shed()
             .concurrency_limit(state.settings.max_in_flight)
-            .layer(GuardLayer::new(security::bound_request_head))
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                security::deadline,
-            ))
+            .timeout(deadline)
             // Level 4: most of the size win at a fraction of the CPU of the maximum;
             // API answers under 1 KiB are not worth compressing at all.
             .layer(

@@ -8,6 +8,7 @@ use app::domain::AppState;
 use app::domain::auth::{self, AuthSession};
 use app::error::AppError;
 use app::wire::MAX_REQUEST_BYTES;
+use axum::BoxError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -55,18 +56,18 @@ pub fn bound_request_body(request: &Request) -> Option<Response> {
     too_large.then(|| AppError::PayloadTooLarge(MAX_REQUEST_BYTES).into_response())
 }
 
-/// Middleware: a request (not a WebSocket, which lives on after its upgrade
-/// answer) that takes longer than `REQUEST_TIMEOUT_SECONDS` is abandoned and
-/// answered 503 with `Retry-After`, so a stuck dependency cannot pile
-/// requests up without bound.
-pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit: Duration = state.settings.request_timeout;
-    tokio::time::timeout(limit, next.run(request))
-        .await
-        .unwrap_or_else(|_| {
-            tracing::warn!(seconds = limit.as_secs(), "request timed out");
-            AppError::TimedOut.into_response()
-        })
+/// The answer to a request the stack refused before serving it: past the
+/// deadline (`REQUEST_TIMEOUT_SECONDS`; a WebSocket is past it at its upgrade
+/// answer) it was abandoned, so a stuck dependency cannot pile requests up
+/// without bound; otherwise it came past `MAX_IN_FLIGHT` and was shed. Both
+/// are 503 with `Retry-After`.
+pub fn refusal(error: &BoxError, deadline: Duration) -> AppError {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!(seconds = deadline.as_secs(), "request timed out");
+        AppError::TimedOut
+    } else {
+        AppError::Busy(1)
+    }
 }
 
 /// Middleware (inside the log-in layer): a session past its absolute
