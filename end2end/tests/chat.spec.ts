@@ -77,6 +77,53 @@ test("two people chat both ways in real time, and history survives a reload", as
   expect(bobErrors).toEqual([]);
 });
 
+/** The hour, minute and (12-hour clocks) day period `at` reads in `timeZone`, as `locale` writes them. */
+function localClock(at: string, timeZone: string, locale: string): string[] {
+  const parts = new Intl.DateTimeFormat(locale, { timeZone, hour: "numeric", minute: "2-digit" }).formatToParts(
+    new Date(at),
+  );
+  return parts.filter((part) => part.type !== "literal").map((part) => part.value);
+}
+
+test("times read in each reader's own zone and locale, UTC before hydration", async ({ browser }) => {
+  // Kolkata is UTC+5:30 (a half-hour zone) writing 24-hour times; New York
+  // writes 12-hour times with AM/PM.
+  const ann = await registerInNewContext(browser, uniqueName("ann"), {
+    locale: "en-GB",
+    timezoneId: "Asia/Kolkata",
+  });
+  const bobName = uniqueName("bob");
+  const bob = await registerInNewContext(browser, bobName, { locale: "en-US", timezoneId: "America/New_York" });
+  const annName = (await ann.locator(".me-name").textContent()) ?? "";
+  await openConversation(ann, bobName);
+  await openConversation(bob, annName);
+  await ann.locator(".composer textarea").fill("What time is it there?");
+  await ann.locator(".composer textarea").press("Enter");
+  await expect(bubbles(bob)).toHaveText(["What time is it there?"]);
+
+  for (const [page, zone, locale] of [
+    [ann, "Asia/Kolkata", "en-GB"],
+    [bob, "America/New_York", "en-US"],
+  ] as const) {
+    const time = page.locator(".messages .message-time").first();
+    const sentAt = (await time.getAttribute("datetime")) ?? "";
+    const clock = localClock(sentAt, zone, locale);
+    // Split on anything but letters and digits: ICU puts a narrow no-break
+    // space before "PM", older versions a plain space.
+    const split = (text: string | null) => (text ?? "").split(/[^0-9A-Za-z]+/).filter(Boolean);
+    await expect.poll(async () => split(await time.textContent())).toEqual(clock);
+    const listed = page.locator(".conversation-time").first();
+    await expect.poll(async () => split(await listed.textContent())).toEqual(clock);
+    await expect(page.locator(".day-separator")).toHaveText(["Today"]);
+  }
+
+  // Before the wasm runs, the server's page says the time in UTC.
+  const raw = await (await ann.request.get(`/chat/${bobName}`)).text();
+  const sentAt = (await ann.locator(".messages .message-time").first().getAttribute("datetime")) ?? "";
+  const utc = new Date(sentAt).toISOString().slice(11, 16);
+  expect(raw).toContain(`<time datetime="${sentAt}" class="message-time">${utc}<`);
+});
+
 test("older messages load when scrolling up", async ({ browser }) => {
   const carolName = uniqueName("carol");
   const daveName = uniqueName("dave");

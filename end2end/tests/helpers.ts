@@ -1,4 +1,4 @@
-import { expect, type Browser, type Locator, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContextOptions, type Locator, type Page } from "@playwright/test";
 
 let counter = 0;
 
@@ -48,8 +48,12 @@ export function contrast(foreground: string, background: string): number {
 }
 
 /** Registers through the UI in a fresh browser context; returns its page on the chat. */
-export async function registerInNewContext(browser: Browser, username: string): Promise<Page> {
-  const context = await browser.newContext();
+export async function registerInNewContext(
+  browser: Browser,
+  username: string,
+  options: BrowserContextOptions = {},
+): Promise<Page> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   await page.goto("/register");
   await waitForHydration(page);
