@@ -55,6 +55,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
@@ -333,7 +334,11 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
                 security::refusal(&error, deadline)
             }))
             .load_shed()
-            .concurrency_limit(state.settings.max_in_flight)
+            // One count for the whole node: `Router::layer` wraps each route
+            // on its own, and `concurrency_limit` would count per route.
+            .layer(GlobalConcurrencyLimitLayer::new(
+                state.settings.max_in_flight,
+            ))
             .timeout(deadline)
             // Level 4: most of the size win at a fraction of the CPU of the maximum;
             // API answers under 1 KiB are not worth compressing at all.

@@ -59,14 +59,17 @@ pub fn bound_request_body(request: &Request) -> Option<Response> {
 /// The answer to a request the stack refused before serving it: past the
 /// deadline (`REQUEST_TIMEOUT_SECONDS`; a WebSocket is past it at its upgrade
 /// answer) it was abandoned, so a stuck dependency cannot pile requests up
-/// without bound; otherwise it came past `MAX_IN_FLIGHT` and was shed. Both
-/// are 503 with `Retry-After`.
+/// without bound; past `MAX_IN_FLIGHT` it was shed. Both are 503 with
+/// `Retry-After`. The layers beneath fail with nothing else.
 pub fn refusal(error: &BoxError, deadline: Duration) -> AppError {
     if error.is::<tower::timeout::error::Elapsed>() {
         tracing::warn!(seconds = deadline.as_secs(), "request timed out");
         AppError::TimedOut
-    } else {
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
         AppError::Busy(1)
+    } else {
+        tracing::error!(%error, "request refused by an unexpected error");
+        AppError::Internal
     }
 }
 

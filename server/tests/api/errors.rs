@@ -279,7 +279,12 @@ async fn a_request_past_the_request_timeout_gets_503() {
         stuck.text
     );
     assert!(stuck.headers.contains_key("retry-after"));
-    assert!(stuck.body["detail"].is_string(), "{}", stuck.text);
+    assert_eq!(
+        stuck.body["detail"],
+        app::error::AppError::TimedOut.to_string(),
+        "{}",
+        stuck.text
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     blocker.rollback().await.unwrap();
 
@@ -294,4 +299,80 @@ async fn a_request_past_the_request_timeout_gets_503() {
         "{}",
         history.text
     );
+}
+
+/// Past `max_in_flight` requests at once, the next is refused at once (503,
+/// busy, `Retry-After`) instead of queueing, and the one in flight is still
+/// served once it can be.
+#[tokio::test]
+async fn a_request_past_max_in_flight_is_refused_at_once() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+    let Some(setup) = TestApp::on(crate::common::Backend::MariaDb).await else {
+        return;
+    };
+    let ann_elsewhere = setup.user("ann").await;
+    setup.user("bob").await;
+    let settings = app::domain::Settings {
+        max_in_flight: 1,
+        ..crate::common::test_settings()
+    };
+    let app = TestApp::open(&setup.database_url, settings).await;
+    let mut ann = app.client();
+    ann.cookie.clone_from(&ann_elsewhere.cookie);
+    // The one slot is held by a send waiting on a row another node's
+    // connection has locked (this node's pool stays free).
+    let blocker = setup.state.db.begin().await.unwrap();
+    blocker
+        .execute_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SELECT id FROM users WHERE username = 'ann' FOR UPDATE",
+        ))
+        .await
+        .unwrap();
+    let message = json!({"recipient": "bob", "body": "held", "client_id": "0d1f6a3e-3c4b-4f0e-9d55-2f8a54a1c7b2"});
+    let send = |mut sender: crate::common::Client| {
+        let message = message.clone();
+        tokio::spawn(async move { sender.post_json("/api/v1/message/", &message).await })
+    };
+    let mut held = send(ann.clone());
+
+    // Until the send holds the slot, a read may take it first and the send
+    // is shed: then it is sent again (the same client_id).
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let answer = ann.get("/api/v1/user/").await;
+        if answer.status == StatusCode::SERVICE_UNAVAILABLE {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        if held.is_finished() {
+            let shed = held.await.unwrap();
+            assert_eq!(
+                shed.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                shed.text
+            );
+            held = send(ann.clone());
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the send never held the slot"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        refused.body["detail"],
+        app::error::AppError::Busy(1).to_string(),
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.headers["retry-after"], "1");
+
+    blocker.rollback().await.unwrap();
+    let held = held.await.unwrap();
+    assert!(held.status.is_success(), "{}", held.text);
+    let after = ann.get("/api/v1/user/").await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
 }
