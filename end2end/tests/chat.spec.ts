@@ -77,12 +77,14 @@ test("two people chat both ways in real time, and history survives a reload", as
   expect(bobErrors).toEqual([]);
 });
 
-/** The hour, minute and (12-hour clocks) day period `at` reads in `timeZone`, as `locale` writes them. */
-function localClock(at: string, timeZone: string, locale: string): string[] {
-  const parts = new Intl.DateTimeFormat(locale, { timeZone, hour: "numeric", minute: "2-digit" }).formatToParts(
-    new Date(at),
-  );
-  return parts.filter((part) => part.type !== "literal").map((part) => part.value);
+/** The words and numbers of `at` written in `timeZone` as `locale` writes it with `options`. */
+function localWords(at: string, timeZone: string, locale: string, options: Intl.DateTimeFormatOptions): string[] {
+  return words(new Intl.DateTimeFormat(locale, { timeZone, ...options }).format(new Date(at)));
+}
+
+/** Words and numbers only: ICU versions differ in the spaces and commas between them. */
+function words(text: string | null): string[] {
+  return (text ?? "").split(/[^0-9A-Za-z]+/).filter(Boolean);
 }
 
 test("times read in each reader's own zone and locale, UTC before hydration", async ({ browser }) => {
@@ -94,6 +96,7 @@ test("times read in each reader's own zone and locale, UTC before hydration", as
   });
   const bobName = uniqueName("bob");
   const bob = await registerInNewContext(browser, bobName, { locale: "en-US", timezoneId: "America/New_York" });
+  const errors = [watchForPageErrors(ann), watchForPageErrors(bob)];
   const annName = (await ann.locator(".me-name").textContent()) ?? "";
   await openConversation(ann, bobName);
   await openConversation(bob, annName);
@@ -101,27 +104,41 @@ test("times read in each reader's own zone and locale, UTC before hydration", as
   await ann.locator(".composer textarea").press("Enter");
   await expect(bubbles(bob)).toHaveText(["What time is it there?"]);
 
+  const clock: Intl.DateTimeFormatOptions = { hour: "numeric", minute: "2-digit" };
+  let sentAt = "";
   for (const [page, zone, locale] of [
     [ann, "Asia/Kolkata", "en-GB"],
     [bob, "America/New_York", "en-US"],
   ] as const) {
-    const time = page.locator(".messages .message-time").first();
-    const sentAt = (await time.getAttribute("datetime")) ?? "";
-    const clock = localClock(sentAt, zone, locale);
-    // Split on anything but letters and digits: ICU puts a narrow no-break
-    // space before "PM", older versions a plain space.
-    const split = (text: string | null) => (text ?? "").split(/[^0-9A-Za-z]+/).filter(Boolean);
-    await expect.poll(async () => split(await time.textContent())).toEqual(clock);
+    // A stored message's time (a pending one says "Sending…").
+    const time = page.locator(".messages time.message-time").first();
+    sentAt = (await time.getAttribute("datetime")) ?? "";
+    const expected = localWords(sentAt, zone, locale, clock);
+    await expect.poll(async () => words(await time.textContent())).toEqual(expected);
     const listed = page.locator(".conversation-time").first();
-    await expect.poll(async () => split(await listed.textContent())).toEqual(clock);
+    await expect.poll(async () => words(await listed.textContent())).toEqual(expected);
     await expect(page.locator(".day-separator")).toHaveText(["Today"]);
+  }
+
+  // Seen from later on, the day is named the reader's way: within the week
+  // by its weekday, in an earlier year with its year.
+  const day = 86_400_000;
+  for (const [later, options] of [
+    [3 * day, { weekday: "long", day: "numeric", month: "long" }],
+    [400 * day, { day: "numeric", month: "long", year: "numeric" }],
+  ] as const) {
+    await bob.clock.setFixedTime(Date.parse(sentAt) + later);
+    await bob.reload();
+    await waitForHydration(bob);
+    const expected = localWords(sentAt, "America/New_York", "en-US", options);
+    await expect.poll(async () => words(await bob.locator(".day-separator").textContent())).toEqual(expected);
   }
 
   // Before the wasm runs, the server's page says the time in UTC.
   const raw = await (await ann.request.get(`/chat/${bobName}`)).text();
-  const sentAt = (await ann.locator(".messages .message-time").first().getAttribute("datetime")) ?? "";
   const utc = new Date(sentAt).toISOString().slice(11, 16);
   expect(raw).toContain(`<time datetime="${sentAt}" class="message-time">${utc}<`);
+  expect(errors).toEqual([[], []]);
 });
 
 test("older messages load when scrolling up", async ({ browser }) => {

@@ -99,7 +99,9 @@ enum Row {
 impl Row {
     fn key(&self) -> String {
         match self {
-            Self::Day(key, _) => format!("day-{key}"),
+            // The label too: the same day may be named anew (the server's
+            // UTC "Yesterday" is the reader's "Today").
+            Self::Day(key, label) => format!("day-{key}-{label}"),
             // An edit or a deletion renders the row anew (edit times are
             // whole seconds, so the body itself is part of the key).
             Self::Message(message) => {

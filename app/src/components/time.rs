@@ -67,7 +67,8 @@ enum DayName {
 impl DayName {
     fn of(day: NaiveDate, today: NaiveDate) -> Self {
         match (today - day).num_days() {
-            0 => Self::Today,
+            // A time ahead of the reader's clock is today too.
+            ..=0 => Self::Today,
             1 => Self::Yesterday,
             2..=6 => Self::Weekday,
             _ if day.year() == today.year() => Self::DayMonth,
@@ -228,6 +229,7 @@ mod tests {
     fn days_are_named_by_how_far_back_they_are() {
         let today = day("2026-11-29");
         assert_eq!(DayName::of(today, today), DayName::Today);
+        assert_eq!(DayName::of(day("2026-11-30"), today), DayName::Today);
         assert_eq!(DayName::of(day("2026-11-28"), today), DayName::Yesterday);
         assert_eq!(DayName::of(day("2026-11-23"), today), DayName::Weekday);
         assert_eq!(DayName::of(day("2026-11-22"), today), DayName::DayMonth);
