@@ -121,18 +121,41 @@ test("times read in each reader's own zone and locale, UTC before hydration", as
   }
 
   // Seen from later on, the day is named the reader's way: within the week
-  // by its weekday, in an earlier year with its year.
+  // by its weekday, in an earlier year with its year; the conversation list
+  // says the same, shorter.
   const day = 86_400_000;
-  for (const [later, options] of [
-    [3 * day, { weekday: "long", day: "numeric", month: "long" }],
-    [400 * day, { day: "numeric", month: "long", year: "numeric" }],
+  for (const [later, separator, listed] of [
+    [3 * day, { weekday: "long", day: "numeric", month: "long" }, { weekday: "short" }],
+    [
+      400 * day,
+      { day: "numeric", month: "long", year: "numeric" },
+      { day: "numeric", month: "short", year: "numeric" },
+    ],
   ] as const) {
     await bob.clock.setFixedTime(Date.parse(sentAt) + later);
     await bob.reload();
     await waitForHydration(bob);
-    const expected = localWords(sentAt, "America/New_York", "en-US", options);
-    await expect.poll(async () => words(await bob.locator(".day-separator").textContent())).toEqual(expected);
+    const named = (options: Intl.DateTimeFormatOptions) => localWords(sentAt, "America/New_York", "en-US", options);
+    await expect.poll(async () => words(await bob.locator(".day-separator").textContent())).toEqual(named(separator));
+    await expect.poll(async () => words(await bob.locator(".conversation-time").textContent())).toEqual(named(listed));
   }
+
+  // A page left open past midnight names the day anew: a minute before the
+  // end of the message's day in Kolkata (UTC+5:30, no daylight saving) it is
+  // today, just after, yesterday.
+  const kolkata = 330 * 60_000;
+  const local = new Date(Date.parse(sentAt) + kolkata);
+  const midnight = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1) - kolkata;
+  await ann.clock.install({ time: midnight - 60_000 });
+  await ann.reload();
+  await waitForHydration(ann);
+  await expect(ann.locator(".day-separator")).toHaveText(["Today"]);
+  await expect.poll(async () => words(await ann.locator(".conversation-time").textContent())).toEqual(
+    localWords(sentAt, "Asia/Kolkata", "en-GB", clock),
+  );
+  await ann.clock.fastForward(120_000);
+  await expect(ann.locator(".day-separator")).toHaveText(["Yesterday"]);
+  await expect(ann.locator(".conversation-time")).toHaveText("Yesterday");
 
   // Before the wasm runs, the server's page says the time in UTC.
   const raw = await (await ann.request.get(`/chat/${bobName}`)).text();

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::time::{clock_time, day_key, day_label};
+use super::time::{clock_time, day_key, day_label, live_time};
 use super::{Avatar, ChatContext, Composer, PresenceDot};
 use crate::client::ConnectionState;
 use crate::error::AppError;
@@ -289,7 +289,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                                         }}
                                         <span class="message-meta">
                                             <time class="message-time" datetime=timestamp.to_rfc3339()>
-                                                {move || clock_time(&timestamp)}
+                                                {live_time(timestamp, clock_time)}
                                             </time>
                                             {edited.then(|| view! { <span class="edited">"edited"</span> })}
                                             {move || (seen_id.get() == Some(id)).then(|| view! { <span class="seen">"Seen"</span> })}

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::time::clock_time;
+use super::time::{list_time, live_time};
 use super::{Avatar, ChatContext, PresenceDot};
 use crate::server_fns::conversations::list_conversations;
 use crate::wire::Conversation;
@@ -95,7 +95,7 @@ fn ConversationItem(conversation: Conversation) -> impl IntoView {
                     <span class="conversation-top">
                         <span class="user-name">{conversation.with.clone()}</span>
                         <time class="conversation-time" datetime=timestamp.to_rfc3339()>
-                            {move || clock_time(&timestamp)}
+                            {live_time(timestamp, list_time)}
                         </time>
                     </span>
                     <span class="conversation-preview" class:deleted=preview.deleted>{text}</span>

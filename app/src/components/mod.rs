@@ -17,5 +17,5 @@ pub use composer::Composer;
 pub use conversation::{ConversationPane, NoConversation};
 pub use conversation_list::ConversationList;
 pub use password_field::PasswordField;
-pub use time::{Hydrated, provide_hydrated};
+pub use time::{LocalClock, provide_local_clock};
 pub use user_list::UserList;

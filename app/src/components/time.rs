@@ -1,27 +1,65 @@
 //! Message times and day labels. The server renders them in UTC, as it
 //! cannot know the reader's zone; once the page has hydrated, the browser
 //! renders them in the reader's zone and locale (`Intl.DateTimeFormat`:
-//! "14:05" or "2:05 PM", "Monday 24 November" or "Monday, November 24").
-//! Neither side uses chrono's strftime engine, which kept 9 KB (brotli) in
-//! the wasm.
+//! "14:05" or "2:05 PM", "Monday 24 November" or "Monday, November 24"),
+//! and names days anew at each local midnight. Neither side uses chrono's
+//! strftime engine, which kept 9 KB (brotli) in the wasm.
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use leptos::prelude::*;
 
-/// True once the page runs in the browser.
+/// Whether the page runs in the browser yet, and a count of the local
+/// midnights it has seen: what times and day names depend on.
 #[derive(Clone, Copy)]
-pub struct Hydrated(pub RwSignal<bool>);
-
-/// Provides [`Hydrated`], flipped to true after hydration.
-pub fn provide_hydrated() {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    provide_context(Hydrated(hydrated));
+pub struct LocalClock {
+    hydrated: RwSignal<bool>,
+    #[cfg_attr(
+        not(feature = "hydrate"),
+        expect(dead_code, reason = "the server renders once, in UTC")
+    )]
+    midnights: RwSignal<u32>,
 }
 
+/// Provides [`LocalClock`]: hydrated once the page has hydrated, then
+/// ticking at each local midnight while the page stays open.
+pub fn provide_local_clock() {
+    let clock = LocalClock {
+        hydrated: RwSignal::new(false),
+        midnights: RwSignal::new(0),
+    };
+    Effect::new(move |_| {
+        clock.hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        browser::tick_at_midnight(clock.midnights);
+    });
+    provide_context(clock);
+}
+
+/// True once hydrated (tracked, like the day it is: a name that depends on
+/// today is computed again at midnight).
 #[cfg(feature = "hydrate")]
 fn is_hydrated() -> bool {
-    use_context::<Hydrated>().is_some_and(|hydrated| hydrated.0.get())
+    use_context::<LocalClock>().is_some_and(|clock| {
+        clock.midnights.track();
+        clock.hydrated.get()
+    })
+}
+
+/// `at` as `write` puts it, kept up to date: the server's text until the
+/// page has hydrated, then the reader's. Each is a branch of its own, so the
+/// switch always replaces the server's text: compared as strings, the
+/// browser's first rendering (made with its own "today") can equal the
+/// reader's text while the page still shows the server's.
+pub fn live_time(at: DateTime<Utc>, write: fn(&DateTime<Utc>) -> String) -> impl IntoView {
+    use leptos::either::Either;
+    move || {
+        let text = write(&at);
+        #[cfg(feature = "hydrate")]
+        if is_hydrated() {
+            return Either::Left(text);
+        }
+        Either::<String, String>::Right(text)
+    }
 }
 
 /// "14:05" (in the browser, as its locale writes the time).
@@ -49,6 +87,16 @@ pub fn day_label(at: &DateTime<Utc>) -> String {
         return browser::day_label(at);
     }
     utc_day_label(at.date_naive(), Utc::now().date_naive())
+}
+
+/// When a conversation last moved, as the list shows it: "14:05" today, then
+/// "Yesterday", the weekday within the week ("Mon"), "24 Nov", "24 Nov 2025".
+pub fn list_time(at: &DateTime<Utc>) -> String {
+    #[cfg(feature = "hydrate")]
+    if is_hydrated() {
+        return browser::list_time(at);
+    }
+    utc_list_time(at, Utc::now().date_naive())
 }
 
 /// How a day separator names a day, by how far back it is.
@@ -90,28 +138,53 @@ fn iso_day(day: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
 }
 
-/// The server's label, in English and UTC.
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+fn weekday_name(day: NaiveDate) -> &'static str {
+    WEEKDAYS[day.weekday().num_days_from_monday() as usize]
+}
+
+fn month_name(day: NaiveDate) -> &'static str {
+    chrono::Month::try_from(u8::try_from(day.month()).unwrap_or(1)).map_or("", |month| month.name())
+}
+
+/// The first three letters of an English day or month name.
+fn short(name: &str) -> &str {
+    name.get(..3).unwrap_or(name)
+}
+
+/// The server's day label, in English and UTC.
 fn utc_day_label(day: NaiveDate, today: NaiveDate) -> String {
-    const WEEKDAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
     let name = DayName::of(day, today);
     if let Some(word) = name.word() {
         return word.to_owned();
     }
-    let month = chrono::Month::try_from(u8::try_from(day.month()).unwrap_or(1))
-        .map_or("", |month| month.name());
-    let weekday = WEEKDAYS[day.weekday().num_days_from_monday() as usize];
+    let (weekday, month) = (weekday_name(day), month_name(day));
     match name {
         DayName::Weekday => format!("{weekday} {} {month}", day.day()),
         DayName::DayMonth => format!("{} {month}", day.day()),
         _ => format!("{} {month} {}", day.day(), day.year()),
+    }
+}
+
+/// The server's list time, in English and UTC.
+fn utc_list_time(at: &DateTime<Utc>, today: NaiveDate) -> String {
+    let day = at.date_naive();
+    let month = short(month_name(day));
+    match DayName::of(day, today) {
+        DayName::Today => format!("{:02}:{:02}", at.hour(), at.minute()),
+        DayName::Yesterday => "Yesterday".to_owned(),
+        DayName::Weekday => short(weekday_name(day)).to_owned(),
+        DayName::DayMonth => format!("{} {month}", day.day()),
+        DayName::DayMonthYear => format!("{} {month} {}", day.day(), day.year()),
     }
 }
 
@@ -127,13 +200,19 @@ mod browser {
     use js_sys::{Array, Date};
     use wasm_bindgen::JsValue;
 
+    use leptos::prelude::{RwSignal, Update, set_timeout};
+
     use super::DayName;
 
+    /// The formats of a day separator, and of the conversation list.
     struct Formats {
         clock: DateTimeFormat,
         weekday: DateTimeFormat,
         day_month: DateTimeFormat,
         day_month_year: DateTimeFormat,
+        short_weekday: DateTimeFormat,
+        short_day_month: DateTimeFormat,
+        short_day_month_year: DateTimeFormat,
     }
 
     thread_local! {
@@ -154,6 +233,16 @@ mod browser {
             day_month_year: format(|options| {
                 options.set_day(DayFormat::Numeric);
                 options.set_month(MonthFormat::Long);
+                options.set_year(YearFormat::Numeric);
+            }),
+            short_weekday: format(|options| options.set_weekday(WeekdayFormat::Short)),
+            short_day_month: format(|options| {
+                options.set_day(DayFormat::Numeric);
+                options.set_month(MonthFormat::Short);
+            }),
+            short_day_month_year: format(|options| {
+                options.set_day(DayFormat::Numeric);
+                options.set_month(MonthFormat::Short);
                 options.set_year(YearFormat::Numeric);
             }),
         };
@@ -215,6 +304,45 @@ mod browser {
             formatted(format, at)
         })
     }
+
+    pub fn list_time(at: &DateTime<Utc>) -> String {
+        let name = DayName::of(local_day(at), calendar_day(&Date::new_0()));
+        FORMATS.with(|formats| match name {
+            DayName::Today => formatted(&formats.clock, at),
+            DayName::Yesterday => "Yesterday".to_owned(),
+            DayName::Weekday => formatted(&formats.short_weekday, at),
+            DayName::DayMonth => formatted(&formats.short_day_month, at),
+            DayName::DayMonthYear => formatted(&formats.short_day_month_year, at),
+        })
+    }
+
+    /// Counts local midnights into `midnights` while the page lives (each
+    /// timer is set for the next one: a clock change or a sleeping laptop
+    /// moves it, and the next tick finds the right day again).
+    pub fn tick_at_midnight(midnights: RwSignal<u32>) {
+        let now = Date::new_0();
+        let next = Date::new_with_year_month_day(
+            now.get_full_year(),
+            now.get_month().cast_signed(),
+            now.get_date().cast_signed() + 1,
+        );
+        // A second past midnight, so the new day has begun when it fires.
+        let wait = (next.get_time() - now.get_time()).max(0.0) + 1_000.0;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "at most a day of milliseconds, never negative"
+        )]
+        let wait = std::time::Duration::from_millis(wait as u64);
+        set_timeout(
+            move || {
+                if midnights.try_update(|count| *count += 1).is_some() {
+                    tick_at_midnight(midnights);
+                }
+            },
+            wait,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +376,23 @@ mod tests {
         );
         assert_eq!(utc_day_label(day("2026-03-01"), today), "1 March");
         assert_eq!(utc_day_label(day("2025-12-31"), today), "31 December 2025");
+    }
+
+    #[test]
+    fn the_server_writes_list_times_shorter_the_older_they_are() {
+        let today = day("2026-11-29");
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(utc_list_time(&at("2026-11-29T08:04:00Z"), today), "08:04");
+        assert_eq!(
+            utc_list_time(&at("2026-11-28T23:59:00Z"), today),
+            "Yesterday"
+        );
+        assert_eq!(utc_list_time(&at("2026-11-24T12:00:00Z"), today), "Tue");
+        assert_eq!(utc_list_time(&at("2026-09-03T12:00:00Z"), today), "3 Sep");
+        assert_eq!(
+            utc_list_time(&at("2025-12-31T12:00:00Z"), today),
+            "31 Dec 2025"
+        );
     }
 
     #[test]

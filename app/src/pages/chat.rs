@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::components::{Avatar, ChatContext, ConversationList, UserList, provide_hydrated};
+use crate::components::{Avatar, ChatContext, ConversationList, UserList, provide_local_clock};
 use crate::error::AppError;
 use crate::server_fns::auth::{LogOut, Viewer, current_viewer};
 
@@ -27,7 +27,7 @@ pub fn ChatPage() -> impl IntoView {
 
 #[component]
 fn ChatLayout(viewer: Viewer) -> impl IntoView {
-    provide_hydrated();
+    provide_local_clock();
     let chat = ChatContext::new(viewer.clone());
     provide_context(chat);
     show_unread_in_title(chat);
