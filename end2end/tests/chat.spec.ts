@@ -140,22 +140,31 @@ test("times read in each reader's own zone and locale, UTC before hydration", as
     await expect.poll(async () => words(await bob.locator(".conversation-time").textContent())).toEqual(named(listed));
   }
 
-  // A page left open past midnight names the day anew: a minute before the
-  // end of the message's day in Kolkata (UTC+5:30, no daylight saving) it is
-  // today, just after, yesterday.
+  // A page left open past midnight names the day anew: ten minutes before
+  // the end of the message's day in Kolkata (UTC+5:30, no daylight saving;
+  // the page's clock runs on meanwhile) it is today, just after, yesterday,
+  // and a day later, two days ago.
   const kolkata = 330 * 60_000;
   const local = new Date(Date.parse(sentAt) + kolkata);
   const midnight = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1) - kolkata;
-  await ann.clock.install({ time: midnight - 60_000 });
+  await ann.clock.install({ time: midnight - 600_000 });
   await ann.reload();
   await waitForHydration(ann);
   await expect(ann.locator(".day-separator")).toHaveText(["Today"]);
   await expect.poll(async () => words(await ann.locator(".conversation-time").textContent())).toEqual(
     localWords(sentAt, "Asia/Kolkata", "en-GB", clock),
   );
-  await ann.clock.fastForward(120_000);
+  await ann.clock.fastForward(660_000);
   await expect(ann.locator(".day-separator")).toHaveText(["Yesterday"]);
   await expect(ann.locator(".conversation-time")).toHaveText("Yesterday");
+  await ann.clock.fastForward(day);
+  const kolkataWords = (options: Intl.DateTimeFormatOptions) => localWords(sentAt, "Asia/Kolkata", "en-GB", options);
+  await expect
+    .poll(async () => words(await ann.locator(".day-separator").textContent()))
+    .toEqual(kolkataWords({ weekday: "long", day: "numeric", month: "long" }));
+  await expect
+    .poll(async () => words(await ann.locator(".conversation-time").textContent()))
+    .toEqual(kolkataWords({ weekday: "short" }));
 
   // Before the wasm runs, the server's page says the time in UTC.
   const raw = await (await ann.request.get(`/chat/${bobName}`)).text();

@@ -27,11 +27,9 @@ pub fn provide_local_clock() {
         hydrated: RwSignal::new(false),
         midnights: RwSignal::new(0),
     };
-    Effect::new(move |_| {
-        clock.hydrated.set(true);
-        #[cfg(feature = "hydrate")]
-        browser::tick_at_midnight(clock.midnights);
-    });
+    Effect::new(move |_| clock.hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    browser::follow_midnights(clock.midnights);
     provide_context(clock);
 }
 
@@ -200,7 +198,16 @@ mod browser {
     use js_sys::{Array, Date};
     use wasm_bindgen::JsValue;
 
-    use leptos::prelude::{RwSignal, Update, set_timeout};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use leptos::prelude::{
+        RwSignal, TimeoutHandle, Update, document, on_cleanup, set_timeout_with_handle,
+        window_event_listener_untyped,
+    };
+    use web_sys::VisibilityState;
 
     use super::DayName;
 
@@ -316,10 +323,43 @@ mod browser {
         })
     }
 
-    /// Counts local midnights into `midnights` while the page lives (each
-    /// timer is set for the next one: a clock change or a sleeping laptop
-    /// moves it, and the next tick finds the right day again).
-    pub fn tick_at_midnight(midnights: RwSignal<u32>) {
+    /// Counts local midnights into `midnights` while the page lives: a
+    /// timer for the next one, and a look at the date whenever the tab is
+    /// shown again, as timers stand still while a laptop sleeps or a tab is
+    /// frozen. Both stop when the page does.
+    pub fn follow_midnights(midnights: RwSignal<u32>) {
+        let today = Rc::new(Cell::new(calendar_day(&Date::new_0())));
+        let timer = Arc::new(Mutex::new(None::<TimeoutHandle>));
+        wait_for_midnight(midnights, Rc::clone(&today), Arc::clone(&timer));
+        let shown = window_event_listener_untyped("visibilitychange", move |_| {
+            if document().visibility_state() == VisibilityState::Visible {
+                count_new_day(midnights, &today);
+            }
+        });
+        on_cleanup(move || {
+            shown.remove();
+            if let Some(handle) = timer.lock().ok().and_then(|mut timer| timer.take()) {
+                handle.clear();
+            }
+        });
+    }
+
+    /// Counts a midnight if the day has changed since `today`; false once the
+    /// page is gone.
+    fn count_new_day(midnights: RwSignal<u32>, today: &Cell<NaiveDate>) -> bool {
+        let now = calendar_day(&Date::new_0());
+        if now == today.get() {
+            return true;
+        }
+        today.set(now);
+        midnights.try_update(|count| *count += 1).is_some()
+    }
+
+    fn wait_for_midnight(
+        midnights: RwSignal<u32>,
+        today: Rc<Cell<NaiveDate>>,
+        timer: Arc<Mutex<Option<TimeoutHandle>>>,
+    ) {
         let now = Date::new_0();
         let next = Date::new_with_year_month_day(
             now.get_full_year(),
@@ -333,15 +373,20 @@ mod browser {
             clippy::cast_sign_loss,
             reason = "at most a day of milliseconds, never negative"
         )]
-        let wait = std::time::Duration::from_millis(wait as u64);
-        set_timeout(
+        let wait = Duration::from_millis(wait as u64);
+        let next_timer = Arc::clone(&timer);
+        let handle = set_timeout_with_handle(
             move || {
-                if midnights.try_update(|count| *count += 1).is_some() {
-                    tick_at_midnight(midnights);
+                if count_new_day(midnights, &today) {
+                    wait_for_midnight(midnights, today, next_timer);
                 }
             },
             wait,
-        );
+        )
+        .ok();
+        if let Ok(mut timer) = timer.lock() {
+            *timer = handle;
+        }
     }
 }
 
