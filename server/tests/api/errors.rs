@@ -239,29 +239,39 @@ async fn a_statement_past_the_timeout_is_stopped_and_answered_503() {
     assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
-/// A request stuck past `request_timeout` (here: its write waits on a row
-/// another connection holds locked) is answered 503 with `Retry-After`
-/// instead of holding the client; retried with its `client_id` once the
-/// lock is gone, the message is stored once.
-#[tokio::test]
-async fn a_request_past_the_request_timeout_gets_503() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+/// Ann and Bob, made on a first node (on a busy machine a sign-up's password
+/// hash alone can outlast a short timeout), and Ann logged in on a second
+/// node of the same MariaDB database, which runs with the settings under
+/// test.
+struct AnnOnTwoNodes {
+    first: TestApp,
+    second: TestApp,
+    ann_on_first: crate::common::Client,
+    ann_on_second: crate::common::Client,
+}
 
-    // Accounts are made on a node without the short timeout: on a busy
-    // machine a sign-up's password hash alone can take longer than 1 s.
-    let Some(setup) = TestApp::on(crate::common::Backend::MariaDb).await else {
-        return;
-    };
-    let mut ann_elsewhere = setup.user("ann").await;
-    setup.user("bob").await;
-    let settings = app::domain::Settings {
-        request_timeout: std::time::Duration::from_secs(1),
-        ..crate::common::test_settings()
-    };
-    let app = TestApp::open(&setup.database_url, settings).await;
-    let mut ann = app.client();
-    ann.cookie.clone_from(&ann_elsewhere.cookie);
-    let blocker = app.state.db.begin().await.unwrap();
+impl AnnOnTwoNodes {
+    async fn new(settings: app::domain::Settings) -> Option<Self> {
+        let first = TestApp::on(crate::common::Backend::MariaDb).await?;
+        let ann_on_first = first.user("ann").await;
+        first.user("bob").await;
+        let second = TestApp::open(&first.database_url, settings).await;
+        let mut ann_on_second = second.client();
+        ann_on_second.cookie.clone_from(&ann_on_first.cookie);
+        Some(Self {
+            first,
+            second,
+            ann_on_first,
+            ann_on_second,
+        })
+    }
+}
+
+/// Locks Ann's user row from `db` until the returned transaction ends: a
+/// send of hers waits on it.
+async fn lock_anns_row(db: &sea_orm::DatabaseConnection) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let blocker = db.begin().await.unwrap();
     blocker
         .execute_raw(Statement::from_string(
             DbBackend::MySql,
@@ -269,6 +279,29 @@ async fn a_request_past_the_request_timeout_gets_503() {
         ))
         .await
         .unwrap();
+    blocker
+}
+
+/// A request stuck past `request_timeout` (here: its write waits on a row
+/// another connection holds locked) is answered 503 with `Retry-After`
+/// instead of holding the client; retried with its `client_id` once the
+/// lock is gone, the message is stored once.
+#[tokio::test]
+async fn a_request_past_the_request_timeout_gets_503() {
+    let Some(AnnOnTwoNodes {
+        first: _first,
+        second: node,
+        ann_on_first: mut ann_elsewhere,
+        ann_on_second: mut ann,
+    }) = AnnOnTwoNodes::new(app::domain::Settings {
+        request_timeout: std::time::Duration::from_secs(1),
+        ..crate::common::test_settings()
+    })
+    .await
+    else {
+        return;
+    };
+    let blocker = lock_anns_row(&node.state.db).await;
     let message = json!({"recipient": "bob", "body": "hello", "client_id": "7b7f2a52-58a5-4bb8-9f0e-3a4cf0a6a0f1"});
     let started = std::time::Instant::now();
     let stuck = ann.post_json("/api/v1/message/", &message).await;
@@ -306,30 +339,22 @@ async fn a_request_past_the_request_timeout_gets_503() {
 /// served once it can be.
 #[tokio::test]
 async fn a_request_past_max_in_flight_is_refused_at_once() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
-
-    let Some(setup) = TestApp::on(crate::common::Backend::MariaDb).await else {
-        return;
-    };
-    let ann_elsewhere = setup.user("ann").await;
-    setup.user("bob").await;
-    let settings = app::domain::Settings {
+    let Some(AnnOnTwoNodes {
+        first,
+        second: _second,
+        ann_on_second: mut ann,
+        ..
+    }) = AnnOnTwoNodes::new(app::domain::Settings {
         max_in_flight: 1,
         ..crate::common::test_settings()
+    })
+    .await
+    else {
+        return;
     };
-    let app = TestApp::open(&setup.database_url, settings).await;
-    let mut ann = app.client();
-    ann.cookie.clone_from(&ann_elsewhere.cookie);
-    // The one slot is held by a send waiting on a row another node's
+    // The one slot is held by a send waiting on a row the other node's
     // connection has locked (this node's pool stays free).
-    let blocker = setup.state.db.begin().await.unwrap();
-    blocker
-        .execute_raw(Statement::from_string(
-            DbBackend::MySql,
-            "SELECT id FROM users WHERE username = 'ann' FOR UPDATE",
-        ))
-        .await
-        .unwrap();
+    let blocker = lock_anns_row(&first.state.db).await;
     let message = json!({"recipient": "bob", "body": "held", "client_id": "0d1f6a3e-3c4b-4f0e-9d55-2f8a54a1c7b2"});
     let send = |mut sender: crate::common::Client| {
         let message = message.clone();
