@@ -63,6 +63,11 @@ test("two people chat both ways in real time, and history survives a reload", as
 
   await expect(bob.locator(".day-separator")).toHaveText(["Today"]);
   await bob.setViewportSize({ width: 1100, height: 720 });
+  // The header's actions are icons, named for screen readers, so the
+  // reader's own name is shown whole.
+  await expect(bob.getByRole("link", { name: "Settings" })).toBeVisible();
+  await expect(bob.getByRole("button", { name: "Log out" })).toBeVisible();
+  expect(await bob.locator(".me-name").evaluate((name) => name.scrollWidth <= name.clientWidth)).toBe(true);
   await screenshot(bob, "screenshot");
 
   // History survives a reload, server-rendered then live again.

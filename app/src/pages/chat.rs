@@ -42,12 +42,25 @@ fn ChatLayout(viewer: Viewer) -> impl IntoView {
                 <header class="sidebar-header">
                     <div class="me">
                         <Avatar name=viewer.username.clone() />
-                        <span class="me-name">{viewer.username.clone()}</span>
+                        <span class="me-name" title=viewer.username.clone()>{viewer.username.clone()}</span>
                     </div>
+                    // Icons, named for screen readers and on hover, so the
+                    // reader's own name keeps the room.
                     <span class="header-actions">
-                        <A href="/settings" attr:class="btn btn-ghost">"Settings"</A>
+                        <A href="/settings" attr:class="btn btn-ghost btn-icon" attr:aria-label="Settings" attr:title="Settings">
+                            <svg viewBox="0 0 24 24" aria-hidden="true">
+                                <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12" />
+                                <circle cx="16" cy="6" r="2" />
+                                <circle cx="10" cy="12" r="2" />
+                                <circle cx="18" cy="18" r="2" />
+                            </svg>
+                        </A>
                         <ActionForm action=log_out>
-                            <button class="btn btn-ghost" type="submit">"Log out"</button>
+                            <button class="btn btn-ghost btn-icon" type="submit" aria-label="Log out" title="Log out">
+                                <svg viewBox="0 0 24 24" aria-hidden="true">
+                                    <path d="M10 4H5v16h5M18 12H9M14 8l4 4-4 4" />
+                                </svg>
+                            </button>
                         </ActionForm>
                     </span>
                 </header>
