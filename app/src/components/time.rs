@@ -66,6 +66,10 @@ pub fn clock_time(at: &DateTime<Utc>) -> String {
     if is_hydrated() {
         return browser::clock_time(at);
     }
+    utc_clock(at)
+}
+
+fn utc_clock(at: &DateTime<Utc>) -> String {
     format!("{:02}:{:02}", at.hour(), at.minute())
 }
 
@@ -178,7 +182,7 @@ fn utc_list_time(at: &DateTime<Utc>, today: NaiveDate) -> String {
     let day = at.date_naive();
     let month = short(month_name(day));
     match DayName::of(day, today) {
-        DayName::Today => format!("{:02}:{:02}", at.hour(), at.minute()),
+        DayName::Today => utc_clock(at),
         DayName::Yesterday => "Yesterday".to_owned(),
         DayName::Weekday => short(weekday_name(day)).to_owned(),
         DayName::DayMonth => format!("{} {month}", day.day()),
@@ -297,8 +301,13 @@ mod browser {
         calendar_day(&date(at))
     }
 
+    /// How the reader's today names the day of `at`.
+    fn day_name(at: &DateTime<Utc>) -> DayName {
+        DayName::of(local_day(at), calendar_day(&Date::new_0()))
+    }
+
     pub fn day_label(at: &DateTime<Utc>) -> String {
-        let name = DayName::of(local_day(at), calendar_day(&Date::new_0()));
+        let name = day_name(at);
         if let Some(word) = name.word() {
             return word.to_owned();
         }
@@ -313,7 +322,7 @@ mod browser {
     }
 
     pub fn list_time(at: &DateTime<Utc>) -> String {
-        let name = DayName::of(local_day(at), calendar_day(&Date::new_0()));
+        let name = day_name(at);
         FORMATS.with(|formats| match name {
             DayName::Today => formatted(&formats.clock, at),
             DayName::Yesterday => "Yesterday".to_owned(),
