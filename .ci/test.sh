@@ -5,6 +5,14 @@ set -euo pipefail
 say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
 
+# A build from a clean clone fills about 7 GB under target/; running out half
+# way fails with a rustc "No space left on device" that names no cause.
+need_kib=$((8 * 1024 * 1024))
+free_kib=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ "${free_kib:-0}" -lt "$need_kib" ]; then
+  echo "warning: $((free_kib / 1024)) MiB free here; a build from a clean clone needs about 8 GiB under target/" >&2
+fi
+
 say "Starting the test MariaDB and Redis (private, on loopback, under target/services)"
 service_env=$(.ci/services.sh start)  # fails the run if a service cannot start
 eval "$service_env"
