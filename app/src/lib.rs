@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=pages::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=pages::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email") view=pages::ConfirmEmailPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "./test";
-import { PASSWORD, uniqueName, waitForHydration } from "./helpers";
+import { PASSWORD, registerInNewContext, uniqueName, waitForHydration } from "./helpers";
 
 // make test points the server's file outbox here (MAIL_OUTBOX_DIR).
 const outbox = path.resolve(process.cwd(), "..", process.env.MAIL_OUTBOX_DIR ?? "target/e2e/outbox");
 
-/** The reset link in the newest e-mail to `address`. */
-function resetLinkFor(address: string): string | null {
+/** The link to `route` (such as "/reset-password") in the newest e-mail to `address` that has one. */
+function linkFor(address: string, route: string): string | null {
   let files: string[];
   try {
     // Whole mails only: the server writes each aside, then renames it to .eml.
@@ -20,8 +20,8 @@ function resetLinkFor(address: string): string | null {
   for (const file of files.reverse()) {
     const mail = readFileSync(path.join(outbox, file), "utf8").replace(/=\r?\n/g, "");
     if (!mail.includes(`To: ${address}`)) continue;
-    const match = mail.match(/https?:\/\/\S+\/reset-password\?token=[0-9a-f]{64}/);
-    if (match) return match[0];
+    const match = mail.match(/https?:\/\/\S+?\?token=[0-9a-f]{64}/);
+    if (match && new URL(match[0]).pathname === route) return match[0];
   }
   return null;
 }
@@ -47,8 +47,8 @@ test("forgot password: the e-mailed link sets a new password and ends every sess
   await page.getByRole("button", { name: "Send the link" }).click();
   await expect(page.getByRole("status")).toContainText("If an account has this address");
 
-  await expect.poll(() => resetLinkFor(address), { timeout: 30_000 }).not.toBeNull();
-  const link = new URL(resetLinkFor(address)!);
+  await expect.poll(() => linkFor(address, "/reset-password"), { timeout: 30_000 }).not.toBeNull();
+  const link = new URL(linkFor(address, "/reset-password")!);
   await page.goto(link.pathname + link.search);
   await waitForHydration(page);
   await page.getByLabel("New password", { exact: true }).fill("short");
@@ -74,4 +74,45 @@ test("forgot password: the e-mailed link sets a new password and ends every sess
   await page.getByLabel("New password", { exact: true }).fill("yet another secret");
   await page.getByRole("button", { name: "Set the password" }).click();
   await expect(page.getByRole("alert")).toContainText("invalid, already used or expired");
+});
+
+test("changing the e-mail: the new address counts once its e-mailed link is confirmed", async ({ browser }) => {
+  const name = uniqueName("jay");
+  const page = await registerInNewContext(browser, name);
+  await page.goto("/settings");
+  await waitForHydration(page);
+  const address = `${name}@example.org`;
+  await page.locator("#email").fill(address);
+  await page.getByLabel("Current password (to change the e-mail)").fill(PASSWORD);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#email-pending")).toContainText(`We sent a link to ${address}`);
+  // Nothing changed yet: a reload still shows the address waiting.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.locator("#email")).toHaveValue("");
+  await expect(page.locator("#email-pending")).toContainText(address);
+
+  await expect.poll(() => linkFor(address, "/confirm-email"), { timeout: 30_000 }).not.toBeNull();
+  const link = new URL(linkFor(address, "/confirm-email")!);
+  // The link may be opened anywhere, logged in or not; opening it alone
+  // changes nothing (mail scanners open links too).
+  const elsewhere = await (await browser.newContext()).newPage();
+  await elsewhere.goto(link.pathname + link.search);
+  await waitForHydration(elsewhere);
+  await page.reload();
+  await expect(page.locator("#email-pending")).toContainText(address);
+  await elsewhere.getByRole("button", { name: "Confirm this address" }).click();
+  await expect(elsewhere).toHaveURL(/\/confirm-email\?confirmed=1$/);
+  await expect(elsewhere.getByRole("status")).toContainText("Your new e-mail address is confirmed");
+
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.locator("#email")).toHaveValue(address);
+  await expect(page.locator("#email-pending")).toHaveCount(0);
+
+  // The link works once.
+  await elsewhere.goto(link.pathname + link.search);
+  await waitForHydration(elsewhere);
+  await elsewhere.getByRole("button", { name: "Confirm this address" }).click();
+  await expect(elsewhere.getByRole("alert")).toContainText("invalid, already used or expired");
 });

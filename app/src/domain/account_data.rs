@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::account_settings::check_current_password;
 use super::auth::{self, AuthSession};
-use super::entities::{conversation, event, message, password_reset, user};
+use super::entities::{conversation, email_change, event, message, password_reset, user};
 use super::messages;
 use super::stream::{Batch, NewEvent, Written, commit_with_events};
 use super::{AppState, accounts};
@@ -152,6 +152,10 @@ async fn erase(txn: &DatabaseTransaction, user_id: i64) -> Result<(), DbErr> {
         .await?;
     password_reset::Entity::delete_many()
         .filter(password_reset::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    email_change::Entity::delete_many()
+        .filter(email_change::Column::UserId.eq(user_id))
         .exec(txn)
         .await?;
     // The row stays (messages point at it, and its name stays taken), with

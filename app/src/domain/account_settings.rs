@@ -2,12 +2,12 @@
 //! ending their other sessions.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::AppState;
-use super::accounts;
 use super::auth::{self, AuthSession, SessionUser};
 use super::entities::user;
+use super::{accounts, email_change};
 use crate::error::{AppError, FieldErrors};
 use crate::wire::{AccountChanges, AccountSettings};
 
@@ -17,13 +17,16 @@ pub async fn get(state: &AppState, user: &SessionUser) -> Result<AccountSettings
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(AccountSettings {
+        pending_email: email_change::pending(&state.db, row.id).await?,
         username: row.username,
         email: row.email,
         send_read_receipts: row.send_read_receipts,
     })
 }
 
-/// Applies the changes given (absent fields stay as they are).
+/// Applies the changes given (absent fields stay as they are). A new
+/// e-mail address waits for its confirmation link (`email_change`);
+/// removing the address takes effect at once.
 pub async fn update(
     state: &AppState,
     user: &SessionUser,
@@ -36,10 +39,12 @@ pub async fn update(
     let current = accounts::find_active_by_id(&state.db, user.id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    if let Some(email) = changes.email
-        && Some(email.trim().to_ascii_lowercase()) != current.email
-        && !(email.trim().is_empty() && current.email.is_none())
-    {
+    let email = changes
+        .email
+        .map(|email| email.trim().to_ascii_lowercase())
+        .filter(|email| Some(email) != current.email.as_ref())
+        .filter(|email| !(email.is_empty() && current.email.is_none()));
+    if let Some(email) = email {
         // Whoever controls the address can reset the password: prove it is
         // the owner changing it, not someone at an unlocked screen.
         check_current_password(
@@ -48,9 +53,10 @@ pub async fn update(
             changes.current_password.as_deref().unwrap_or_default(),
         )
         .await?;
-        let email = email.trim().to_ascii_lowercase();
-        let value = if email.is_empty() {
-            None
+        if email.is_empty() {
+            update = update.col_expr(user::Column::Email, Expr::value(Option::<String>::None));
+            anything = true;
+            email_change::void_pending(&state.db, user.id).await?;
         } else {
             let problems = accounts::email_problems(&email);
             if !problems.is_empty() {
@@ -58,23 +64,15 @@ pub async fn update(
                 errors.insert("email".to_owned(), problems);
                 return Err(AppError::Validation(errors));
             }
-            Some(email)
-        };
-        update = update.col_expr(user::Column::Email, Expr::value(value));
-        anything = true;
+            email_change::request(state, &current, email).await?;
+        }
     }
     if let Some(send) = changes.send_read_receipts {
         update = update.col_expr(user::Column::SendReadReceipts, Expr::value(send));
         anything = true;
     }
     if anything {
-        update.exec(&state.db).await.map_err(|error| {
-            if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-                AppError::conflict("email", "Another account has this e-mail address.")
-            } else {
-                AppError::from(error)
-            }
-        })?;
+        update.exec(&state.db).await?;
     }
     get(state, user).await
 }

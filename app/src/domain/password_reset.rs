@@ -6,12 +6,11 @@ use std::net::IpAddr;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use sha2::{Digest, Sha256};
 
 use super::entities::{password_reset, user};
 use super::limits::address_key;
 use super::mail::Email;
-use super::{AppState, accounts};
+use super::{AppState, accounts, link_token};
 use crate::error::{AppError, FieldErrors};
 
 /// How long a reset link works.
@@ -83,11 +82,11 @@ async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {
     else {
         return Ok(());
     };
-    let token = hex::encode(rand::random::<[u8; 32]>());
+    let (token, token_hash) = link_token::issue();
     let now = super::now();
     password_reset::ActiveModel {
         user_id: Set(account.id),
-        token_hash: Set(token_hash(&token)),
+        token_hash: Set(token_hash),
         created_at: Set(now),
         expires_at: Set(now + LINK_LIFETIME),
         used_at: Set(None),
@@ -132,7 +131,7 @@ pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Res
     }
     let now = Utc::now();
     let row = password_reset::Entity::find()
-        .filter(password_reset::Column::TokenHash.eq(token_hash(token.trim())))
+        .filter(password_reset::Column::TokenHash.eq(link_token::hash(token)))
         .filter(password_reset::Column::UsedAt.is_null())
         .filter(password_reset::Column::ExpiresAt.gt(now))
         .one(&state.db)
@@ -159,8 +158,4 @@ pub async fn confirm(state: &AppState, token: &str, new_password: String) -> Res
     state.directory.evict(row.user_id).await;
     state.channels.end_user_sessions(row.user_id, None);
     Ok(())
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }

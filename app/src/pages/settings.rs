@@ -43,6 +43,13 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
         _ => None,
     };
     let saved = move || save.value().get().map(|result| result.map(|_| ()));
+    // The address waiting for its confirmation link, as the last answer
+    // (the page's, or the last save's) has it.
+    let first_pending = settings.pending_email.clone();
+    let pending = move || match save.value().get() {
+        Some(Ok(latest)) => latest.pending_email,
+        _ => first_pending.clone(),
+    };
     let changed = move || change.value().get();
     let new_password_errors =
         Signal::derive(move || field_error(changed(), "new_password").into_iter().collect());
@@ -57,6 +64,12 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                 <div class="field">
                     <label for="email">"E-mail " <span class="field-hint">"(for password resets)"</span></label>
                     <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() />
+                    {move || pending().map(|address| view! {
+                        <p class="form-note" role="status" id="email-pending">
+                            "We sent a link to " <strong>{address}</strong>
+                            ". Your address changes when you open it (within a day); until then, reset links go to the one you have."
+                        </p>
+                    })}
                 </div>
                 <div class="field">
                     <label for="email_password">"Current password " <span class="field-hint">"(to change the e-mail)"</span></label>

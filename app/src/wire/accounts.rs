@@ -48,14 +48,19 @@ pub struct CurrentUser {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountSettings {
     pub username: String,
+    /// Where password reset links go.
     pub email: Option<String>,
+    /// A new address waiting for its owner to open the confirmation link
+    /// sent to it; `email` stays as it is until then.
+    pub pending_email: Option<String>,
     /// Whether others see "Seen" when this user reads their messages.
     pub send_read_receipts: bool,
 }
 
 /// `PATCH /api/v1/auth/settings`: only the fields given change; an empty
-/// `email` removes it. Changing the e-mail needs `current_password` (the
-/// address is where password resets go).
+/// `email` removes it, and a new one waits for confirmation by e-mail.
+/// Changing the e-mail needs `current_password` (the address is where
+/// password resets go).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountChanges {
@@ -91,6 +96,20 @@ pub struct ResetConfirmation {
     pub token: String,
     #[cfg_attr(feature = "ssr", schema(min_length = 8, max_length = 1024))]
     pub new_password: String,
+}
+
+/// `POST /api/v1/auth/email/confirm`: the token from the confirmation link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EmailConfirmation {
+    pub token: String,
+}
+
+/// The address an e-mail confirmation set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConfirmedEmail {
+    pub email: String,
 }
 
 /// A 202: the request was taken, and `detail` says what happens next.

@@ -18,9 +18,9 @@ pub mod stream;
 mod whole_number;
 
 pub use accounts::{
-    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, Credentials,
-    CurrentUser, EXPORT_FORMAT, ExportedAccount, ExportedConversation, PasswordChange,
-    Registration, ResetConfirmation, ResetRequest,
+    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, ConfirmedEmail,
+    Credentials, CurrentUser, EXPORT_FORMAT, EmailConfirmation, ExportedAccount,
+    ExportedConversation, PasswordChange, Registration, ResetConfirmation, ResetRequest,
 };
 pub use conversations::{
     Conversation, MessagePreview, PREVIEW_CHARS, ReadState, ReadUpTo, preview,

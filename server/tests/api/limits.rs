@@ -238,6 +238,26 @@ async fn reset_requests_are_limited_per_address_and_per_client(backend: Backend)
             .post_json("/api/v1/auth/password-reset", &ask("person9@example.org"))
             .await,
     );
+    // Confirmation links for an e-mail change go into the same inbox's
+    // bucket: settings cannot flood it either.
+    let mut mallory = app.user("mallory").await;
+    assert_limited(
+        &mallory
+            .send_json(
+                Method::PATCH,
+                "/api/v1/auth/settings",
+                &json!({"email": "ann@example.org", "current_password": "correct horse"}),
+            )
+            .await,
+    );
+    let free = mallory
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": "mallory@example.org", "current_password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(free.status, StatusCode::OK, "{}", free.body);
 }
 
 macro_rules! on_both {

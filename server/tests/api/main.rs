@@ -8,6 +8,7 @@ mod account_settings;
 mod auth;
 mod bounds;
 mod conversations;
+mod email_change;
 mod errors;
 mod inbox_property;
 mod limits;

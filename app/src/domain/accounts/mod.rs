@@ -349,6 +349,8 @@ pub async fn set_password(
         .filter(super::entities::password_reset::Column::UsedAt.is_null())
         .exec(db)
         .await?;
+    // So may an e-mail change: whoever knew the old password may have asked.
+    super::email_change::void_pending(db, user_id).await?;
     Ok(())
 }
 

@@ -79,3 +79,17 @@ pub async fn delete_account(current_password: String) -> Result<(), AppError> {
     })
     .await
 }
+
+/// Confirms a new e-mail address with the token its link carried (no
+/// session needed: the link may be opened on another device), and sends
+/// the browser to the page that says so.
+#[server(prefix = "/rpc", endpoint = "confirm_email")]
+pub async fn confirm_email(token: String) -> Result<(), AppError> {
+    super::super::respond(async move {
+        let state = crate::domain::AppState::from_context();
+        crate::domain::email_change::confirm(&state, &token).await?;
+        leptos_axum::redirect("/confirm-email?confirmed=1");
+        Ok(())
+    })
+    .await
+}

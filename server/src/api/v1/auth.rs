@@ -2,12 +2,12 @@
 
 use app::domain::auth::{self, AuthSession};
 use app::domain::client_ip::ClientIp;
-use app::domain::{AppState, account_data, account_settings, password_reset};
+use app::domain::{AppState, account_data, account_settings, email_change, password_reset};
 use app::error::AppError;
 use app::wire::{
-    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, Credentials,
-    CurrentUser as CurrentUserBody, ErrorBody, PasswordChange, Registration, ResetConfirmation,
-    ResetRequest,
+    Accepted, AccountChanges, AccountDeletion, AccountExport, AccountSettings, ConfirmedEmail,
+    Credentials, CurrentUser as CurrentUserBody, EmailConfirmation, ErrorBody, PasswordChange,
+    Registration, ResetConfirmation, ResetRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -173,10 +173,9 @@ pub async fn settings(
     tag = "accounts",
     request_body = AccountChanges,
     responses(
-        (status = 200, description = "The settings after the change.", body = AccountSettings),
+        (status = 200, description = "The settings after the change. A new e-mail address is in `pending_email` until the link sent to it is opened; whether another account has the address is not said (that account's owner is told).", body = AccountSettings),
         (status = 400, description = "A malformed e-mail, or `current_password` missing or wrong for an e-mail change.", body = ErrorBody),
-        (status = 409, description = "Another account has this e-mail address.", body = ErrorBody),
-        (status = 429, description = "Too many password checks for this account.", body = ErrorBody),
+        (status = 429, description = "Too many password checks for this account, or too many e-mails to this address.", body = ErrorBody),
     )
 )]
 pub async fn update_settings(
@@ -187,6 +186,29 @@ pub async fn update_settings(
     Ok(axum::Json(
         account_settings::update(&state, &user, changes).await?,
     ))
+}
+
+/// `POST /api/v1/auth/email/confirm` `{token}` → 200 `{email}`: the address
+/// the confirmation link was sent to is now the account's. No session
+/// needed: the token proves the address is the reader's.
+#[utoipa::path(
+    post,
+    operation_id = "confirm_email",
+    path = "/api/v1/auth/email/confirm",
+    tag = "accounts",
+    request_body = EmailConfirmation,
+    responses(
+        (status = 200, description = "The account's e-mail address is now the confirmed one.", body = ConfirmedEmail),
+        (status = 400, description = "An unknown, used or expired `token`.", body = ErrorBody),
+        (status = 409, description = "Another account took this address since the link was sent.", body = ErrorBody),
+    )
+)]
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    Json(confirmation): Json<EmailConfirmation>,
+) -> Result<axum::Json<ConfirmedEmail>, AppError> {
+    let email = email_change::confirm(&state, &confirmation.token).await?;
+    Ok(axum::Json(ConfirmedEmail { email }))
 }
 
 /// `POST /api/v1/auth/password` `{current_password, new_password}` → 204;

@@ -47,6 +47,7 @@ const SESSION_SCHEME: &str = "session";
         super::auth::me,
         super::auth::settings,
         super::auth::update_settings,
+        super::auth::confirm_email,
         super::auth::change_password,
         super::auth::end_other_sessions,
         super::auth::export,

@@ -1,0 +1,237 @@
+//! Changing the e-mail address through the file outbox: the new address
+//! takes effect only through the link sent to it, asking never reveals
+//! whether another account has an address, and a new password voids a
+//! change asked for with the old one.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::{Client, TestApp, outbox};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_new_address_counts_once_its_link_is_opened,
+    asking_for_a_taken_address_answers_the_same_and_tells_its_owner,
+    a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refused,
+);
+
+/// Asks for `email` with the right password; the answer's settings.
+async fn ask(client: &mut Client, email: &str) -> serde_json::Value {
+    let asked = client
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": email, "current_password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    asked.body
+}
+
+/// The one mail to `to` whose subject starts with `subject`.
+fn mail_to<'a>(mails: &'a [String], to: &str, subject: &str) -> &'a str {
+    let found: Vec<&String> = mails
+        .iter()
+        .filter(|mail| mail.contains(&format!("To: {to}\r\n")))
+        .filter(|mail| mail.contains(&format!("Subject: {subject}")))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one mail to {to} about {subject:?} in {mails:#?}"
+    );
+    found[0]
+}
+
+fn confirmation_token(mail: &str) -> String {
+    let start = mail
+        .find("/confirm-email?token=")
+        .expect("a confirmation link")
+        + "/confirm-email?token=".len();
+    mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+async fn confirm(app: &TestApp, token: &str) -> crate::common::TestResponse {
+    // From a browser with no session: the link may be opened anywhere.
+    app.client()
+        .post_json("/api/v1/auth/email/confirm", &json!({"token": token}))
+        .await
+}
+
+async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
+    let mut ann = app.user("ann").await;
+    let asked = ask(&mut ann, " Ann@Example.org ").await;
+    assert_eq!(
+        asked,
+        json!({"username": "ann", "email": null, "pending_email": "ann@example.org", "send_read_receipts": true})
+    );
+    let mails = outbox(&app, 1).await;
+    let link = mail_to(&mails, "ann@example.org", "Confirm your new ChatApp e-mail");
+    assert!(
+        link.contains("http://127.0.0.1:3000/confirm-email?token="),
+        "{link}"
+    );
+    let token = confirmation_token(link);
+    assert_eq!(token.len(), 64, "256 random bits, hex");
+    // Only a hash is stored.
+    let stored = sea_orm::ConnectionTrait::query_one_raw(
+        &app.state.db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&app.state.db),
+            "SELECT token_hash FROM email_changes".to_owned(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let hash: String = stored.try_get("", "token_hash").unwrap();
+    assert_ne!(hash, token);
+
+    let confirmed = confirm(&app, &token).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(confirmed.body, json!({"email": "ann@example.org"}));
+    let settings = ann.get("/api/v1/auth/settings").await;
+    assert_eq!(
+        settings.body,
+        json!({"username": "ann", "email": "ann@example.org", "pending_email": null, "send_read_receipts": true})
+    );
+    let again = confirm(&app, &token).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert!(again.body["errors"]["token"].is_array(), "{}", again.body);
+    let forged = confirm(&app, &"0".repeat(64)).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.body);
+
+    // A second change: the old address hears of it, and an expired link
+    // does nothing.
+    ask(&mut ann, "ann@example.net").await;
+    let mails = outbox(&app, 3).await;
+    let notice = mail_to(
+        &mails,
+        "ann@example.org",
+        "Your ChatApp e-mail address is being changed",
+    );
+    assert!(notice.contains("ann@example.net"), "{notice}");
+    let token = confirmation_token(mail_to(&mails, "ann@example.net", "Confirm"));
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "UPDATE email_changes SET expires_at = created_at",
+    )
+    .await
+    .unwrap();
+    let expired = confirm(&app, &token).await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST, "{}", expired.body);
+    let settings = ann.get("/api/v1/auth/settings").await;
+    assert_eq!(settings.body["email"], "ann@example.org");
+    assert_eq!(settings.body["pending_email"], json!(null));
+
+    // Removing the address needs no link, only the password.
+    let removed = ask(&mut ann, "").await;
+    assert_eq!(removed["email"], json!(null), "{removed}");
+}
+
+async fn asking_for_a_taken_address_answers_the_same_and_tells_its_owner(app: TestApp) {
+    let mut ann = app.user("ann").await;
+    ask(&mut ann, "ann@example.org").await;
+    let token = confirmation_token(mail_to(
+        &outbox(&app, 1).await,
+        "ann@example.org",
+        "Confirm",
+    ));
+    assert_eq!(confirm(&app, &token).await.status, StatusCode::OK);
+
+    // Bob asks for Ann's address: the same answer as for a free one.
+    let mut bob = app.user("bob").await;
+    let asked = ask(&mut bob, "ann@example.org").await;
+    assert_eq!(
+        asked,
+        json!({"username": "bob", "email": null, "pending_email": "ann@example.org", "send_read_receipts": true})
+    );
+    let mails = outbox(&app, 2).await;
+    let told = mail_to(
+        &mails,
+        "ann@example.org",
+        "Someone tried to add your address",
+    );
+    assert!(told.contains("\"bob\""), "{told}");
+    assert!(
+        !told.contains("token="),
+        "no link for an address with an owner: {told}"
+    );
+    let settings = bob.get("/api/v1/auth/settings").await;
+    assert_eq!(settings.body["email"], json!(null));
+    let anns = ann.get("/api/v1/auth/settings").await;
+    assert_eq!(anns.body["email"], "ann@example.org");
+
+    let malformed = bob
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": "nope", "current_password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.body["errors"]["email"].is_array(),
+        "{}",
+        malformed.body
+    );
+}
+
+async fn a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refused(app: TestApp) {
+    // Carol and Dave both ask for the same free address; both get a link.
+    let mut carol = app.user("carol").await;
+    let mut dave = app.user("dave").await;
+    ask(&mut carol, "shared@example.org").await;
+    ask(&mut dave, "shared@example.org").await;
+    let mails = outbox(&app, 2).await;
+    let links: Vec<String> = mails
+        .iter()
+        .filter(|mail| mail.contains("/confirm-email?token="))
+        .map(|mail| confirmation_token(mail))
+        .collect();
+    assert_eq!(links.len(), 2, "{mails:#?}");
+    // Whichever opens first gets it; the other is told the address is taken.
+    assert_eq!(confirm(&app, &links[0]).await.status, StatusCode::OK);
+    let late = confirm(&app, &links[1]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    assert!(late.body["errors"]["email"].is_array(), "{}", late.body);
+    let emails = [
+        carol.get("/api/v1/auth/settings").await.body["email"].clone(),
+        dave.get("/api/v1/auth/settings").await.body["email"].clone(),
+    ];
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|email| **email == "shared@example.org")
+            .count(),
+        1,
+        "{emails:?}"
+    );
+
+    // A change asked for, then a new password: the link no longer works.
+    let mut erin = app.user("erin").await;
+    ask(&mut erin, "erin@example.org").await;
+    let mails = outbox(&app, 3).await;
+    let token = confirmation_token(mail_to(&mails, "erin@example.org", "Confirm"));
+    let changed = erin
+        .post_json(
+            "/api/v1/auth/password",
+            &json!({"current_password": "correct horse", "new_password": "battery staple"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    let settings = erin.get("/api/v1/auth/settings").await;
+    assert_eq!(
+        settings.body["pending_email"],
+        json!(null),
+        "{}",
+        settings.body
+    );
+    let voided = confirm(&app, &token).await;
+    assert_eq!(voided.status, StatusCode::BAD_REQUEST, "{}", voided.body);
+    let settings = erin.get("/api/v1/auth/settings").await;
+    assert_eq!(settings.body["email"], json!(null));
+}
