@@ -1,6 +1,7 @@
 //! The UI's server functions answer with the error's own status.
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 
 use crate::common::{Backend, TestApp};
 
@@ -35,6 +36,47 @@ async fn log_in_server_function_answers_401_then_logs_in() {
     assert_eq!(
         client.get("/api/v1/auth/me").await.body["username"],
         "alice"
+    );
+}
+
+/// A browser without the WASM posts the form itself: a refusal sends it
+/// back to the form's page, which shows why (not a page of raw JSON).
+#[tokio::test]
+async fn a_plain_form_post_that_fails_goes_back_to_its_page_showing_why() {
+    let app = TestApp::on(Backend::Sqlite).await.unwrap();
+    app.user("alice").await;
+    let mut browser = app.client();
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, "text/html".parse().unwrap());
+    headers.insert(
+        header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    headers.insert(header::REFERER, "http://localhost/login".parse().unwrap());
+    let refused = browser
+        .send(
+            Method::POST,
+            "/rpc/log_in",
+            headers,
+            Body::from("username=alice&password=wrong+password"),
+        )
+        .await;
+    assert!(
+        refused.status.is_redirection(),
+        "{} {}",
+        refused.status,
+        refused.text
+    );
+    let back = refused.headers["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with("http://localhost/login?"), "{back}");
+    assert!(back.contains("__err="), "{back}");
+    let path = back.trim_start_matches("http://localhost");
+    let page = browser.get_page(path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Invalid username or password."),
+        "{}",
+        page.text
     );
 }
 
