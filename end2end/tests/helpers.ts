@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { expect, type Browser, type BrowserContextOptions, type Locator, type Page } from "@playwright/test";
 
 let counter = 0;
@@ -68,4 +70,27 @@ export async function registerInNewContext(
 /** A person's link in the People list (the conversation list links to them too). */
 export function personLink(page: Page, username: string): Locator {
   return page.getByRole("navigation", { name: "People" }).getByRole("link", { name: username, exact: true });
+}
+
+// make test points the server's file outbox here (MAIL_OUTBOX_DIR).
+const outbox = path.resolve(process.cwd(), "..", process.env.MAIL_OUTBOX_DIR ?? "target/e2e/outbox");
+
+/** The link to `route` (such as "/reset-password") in the newest e-mail to `address` that has one. */
+export function linkFor(address: string, route: string): string | null {
+  let files: string[];
+  try {
+    // Whole mails only: the server writes each aside, then renames it to .eml.
+    files = readdirSync(outbox)
+      .filter((file) => file.endsWith(".eml"))
+      .sort();
+  } catch {
+    return null;
+  }
+  for (const file of files.reverse()) {
+    const mail = readFileSync(path.join(outbox, file), "utf8").replace(/=\r?\n/g, "");
+    if (!mail.includes(`To: ${address}`)) continue;
+    const match = mail.match(/https?:\/\/\S+?\?token=[0-9a-f]{64}/);
+    if (match && new URL(match[0]).pathname === route) return match[0];
+  }
+  return null;
 }

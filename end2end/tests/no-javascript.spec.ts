@@ -1,5 +1,5 @@
 import { expect, test } from "./test";
-import { PASSWORD, personLink, uniqueName } from "./helpers";
+import { PASSWORD, linkFor, personLink, uniqueName } from "./helpers";
 
 // The server renders every page in full, so reading works before the WASM
 // loads, or without it: log in, see people, read a conversation.
@@ -29,4 +29,26 @@ test("without JavaScript: log in, see people and read history", async ({ page, p
   await expect(page).toHaveURL(new RegExp(`/chat/${lenaName}$`));
   await expect(page.locator(".messages .message-body")).toHaveText(["Readable without JavaScript"]);
   await api.dispose();
+});
+
+test("without JavaScript: an e-mailed confirmation link confirms the address", async ({ page, playwright, baseURL }) => {
+  const name = uniqueName("noah");
+  const address = `${name}@example.org`;
+  const api = await playwright.request.newContext({ baseURL });
+  const response = await api.post("/api/v1/auth/register", { data: { username: name, password: PASSWORD, email: address } });
+  expect(response.status()).toBe(201);
+  await expect.poll(() => linkFor(address, "/confirm-email"), { timeout: 30_000 }).not.toBeNull();
+  const link = new URL(linkFor(address, "/confirm-email")!);
+
+  await page.goto(link.pathname + link.search);
+  await page.getByRole("button", { name: "Confirm this address" }).click();
+  await expect(page).toHaveURL(/\/confirm-email\?confirmed=1$/);
+  await expect(page.getByRole("status")).toContainText("Your new e-mail address is confirmed");
+  const settings = await api.get("/api/v1/auth/settings");
+  expect((await settings.json()).email).toBe(address);
+
+  // Used once: the page says why, and how to get a new link.
+  await page.goto(link.pathname + link.search);
+  await page.getByRole("button", { name: "Confirm this address" }).click();
+  await expect(page.getByRole("alert")).toContainText("invalid, already used or expired");
 });

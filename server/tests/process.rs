@@ -88,27 +88,37 @@ async fn sign_up(http: &reqwest::Client, base: &str, names: &[&str]) -> Vec<Stri
 }
 
 /// Reads the outbox until a mail arrives; returns it.
-async fn first_mail(outbox: &Path) -> String {
+/// Waits (up to 30 s) for the mail in `outbox` holding a link to `route`;
+/// returns the mail and the link.
+async fn link_in_outbox(outbox: &Path, route: &str) -> (String, String) {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let marker = format!("{route}?token=");
     loop {
-        let mail = std::fs::read_dir(outbox).ok().and_then(|entries| {
+        let link = std::fs::read_dir(outbox).ok().and_then(|entries| {
             entries
                 .filter_map(Result::ok)
-                .find(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
                 .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                .find_map(|mail| {
+                    let link = mail
+                        .split_whitespace()
+                        .find(|word| word.contains(&marker))?
+                        .to_owned();
+                    Some((mail, link))
+                })
         });
-        if let Some(mail) = mail {
-            return mail;
+        if let Some(link) = link {
+            return link;
         }
-        assert!(Instant::now() < deadline, "no reset mail within 30 s");
+        assert!(Instant::now() < deadline, "no {route} link within 30 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// A run through sign-up, log-in, a password reset by mail, a message, a
-/// password change and a server-function log-in, with every target logging
-/// at debug level: no password, reset token or link, session id, mail body
-/// or message body is in the log.
+/// A run through sign-up, an e-mail confirmation, log-in, a password reset
+/// by mail, a message, a password change and a server-function log-in, with
+/// every target logging at debug level: no password, confirmation or reset
+/// token or link, session id, mail body or message body is in the log.
 #[tokio::test]
 async fn a_full_run_logs_no_secret() {
     let dir = scratch("secrets-in-log");
@@ -146,6 +156,18 @@ async fn a_full_run_logs_no_secret() {
     .await;
     assert_eq!(frank.status(), StatusCode::CREATED);
 
+    // The address counts once confirmed, by the link mailed to it.
+    let (confirm_mail, confirm_link) = link_in_outbox(&outbox, "/confirm-email").await;
+    let confirm_token = confirm_link.rsplit_once("token=").unwrap().1.to_owned();
+    let confirmed = post(
+        &http,
+        format!("{base}/api/v1/auth/email/confirm"),
+        None,
+        json!({"token": confirm_token}),
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+
     let asked = post(
         &http,
         format!("{base}/api/v1/auth/password-reset"),
@@ -154,12 +176,7 @@ async fn a_full_run_logs_no_secret() {
     )
     .await;
     assert_eq!(asked.status(), StatusCode::ACCEPTED);
-    let mail = first_mail(&outbox).await;
-    let link = mail
-        .split_whitespace()
-        .find(|word| word.contains("/reset-password?token="))
-        .expect("a reset link in the mail")
-        .to_owned();
+    let (mail, link) = link_in_outbox(&outbox, "/reset-password").await;
     let token = link.rsplit_once("token=").unwrap().1.to_owned();
     let page = http
         .get(format!("{base}/reset-password?token={token}"))
@@ -227,6 +244,8 @@ async fn a_full_run_logs_no_secret() {
         changed_password.to_owned(),
         token.clone(),
         link.clone(),
+        confirm_token,
+        confirm_link,
         message_body.to_owned(),
     ];
     secrets.extend(
@@ -235,7 +254,9 @@ async fn a_full_run_logs_no_secret() {
             .map(|cookie| cookie.split_once('=').unwrap().1.to_owned()),
     );
     secrets.extend(
-        mail.lines()
+        [mail, confirm_mail]
+            .iter()
+            .flat_map(|mail| mail.lines())
             .filter(|line| line.trim().len() > 20 && !line.contains(':'))
             .map(|line| line.trim().to_owned()),
     );

@@ -140,10 +140,16 @@ pub async fn sign_up(
         .check(&address_key(client))
         .await?;
     let registered = accounts::register(&state.db, registration).await?;
-    let user = SessionUser::from(registered.user);
-    if let Some(address) = registered.email_taken {
-        super::password_reset::tell_owner_of_sign_up_attempt(state, address, &user.username)?;
+    if let Some(email) = registered.email {
+        // Like any new address: it counts once the link sent to it is
+        // opened, and if another account has it, that owner is told. The
+        // account stands either way; a confirmation that could not start
+        // (too many mails to that address) is asked for again in settings.
+        if let Err(error) = super::email_change::request(state, &registered.user, email).await {
+            tracing::warn!(%error, "sign-up: no confirmation link sent");
+        }
     }
+    let user = SessionUser::from(registered.user);
     start_session(session, &state.db, &user).await?;
     Ok(user)
 }

@@ -1,9 +1,10 @@
-//! Changing a user's e-mail address: the new address takes effect only when
-//! its owner opens the link sent to it. The address is where password reset
-//! links go, so a typo must not lock its user out, and nobody may claim an
-//! address they cannot read. Asking answers the same whether or not another
-//! account has the address: that account's owner is told instead, so the
-//! settings page cannot be used to find out who has an account.
+//! Giving an account an e-mail address, at sign-up or in settings: the
+//! address takes effect only when its owner opens the link sent to it. The
+//! address is where password reset links go, so a typo must not lock its
+//! user out, and nobody may claim an address they cannot read. Asking
+//! answers the same whether or not another account has the address: that
+//! account's owner is told instead, so neither sign-up nor settings can be
+//! used to find out who has an account.
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -102,8 +103,9 @@ async fn send_mails(
             to: new_email.clone(),
             subject: "Someone tried to add your address to a ChatApp account".to_owned(),
             body: format!(
-                "Hello,\n\nThe ChatApp account {username:?} asked to use this e-mail address, \
-                 which already belongs to your account. Nothing has changed.\n\n\
+                "Hello,\n\nThe ChatApp account {username:?} (new, or changing its address) asked \
+                 to use this e-mail address, which already belongs to your account. Nothing has \
+                 changed.\n\n\
                  If it was you: your account with this address is still yours. Log in at \
                  {base}/login, or choose a new password at {base}/forgot-password.\n\n\
                  If it was not you, there is nothing to do.\n"

@@ -45,34 +45,6 @@ pub async fn request(state: &AppState, client: IpAddr, email: &str) -> Result<()
     })
 }
 
-/// Someone signed up as `username` giving `address`, which another account
-/// has (the new account was made without it): tell the address's owner, on
-/// the job queue like every mail.
-pub fn tell_owner_of_sign_up_attempt(
-    state: &AppState,
-    address: String,
-    username: &str,
-) -> Result<(), AppError> {
-    let base = state.settings.public_url.trim_end_matches('/').to_owned();
-    let message = Email {
-        to: address,
-        subject: "Someone signed up to ChatApp with your address".to_owned(),
-        body: format!(
-            "Hello,\n\nSomeone just signed up to ChatApp as {username:?} giving this e-mail \
-             address, which already belongs to your account. The new account was made \
-             without it.\n\nIf it was you: you already have an account. Log in at {base}/login, \
-             or choose a new password at {base}/forgot-password.\n\n\
-             If it was not you, there is nothing to do.\n"
-        ),
-    };
-    let job_state = state.clone();
-    state.jobs.enqueue(async move {
-        if let Err(error) = job_state.mailer.send(message).await {
-            tracing::error!(%error, "could not tell an address's owner of a sign-up attempt");
-        }
-    })
-}
-
 async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {
     let Some(account) = user::Entity::find()
         .filter(user::Column::Email.eq(email.clone()))

@@ -36,6 +36,7 @@ pub fn RegisterPage() -> impl IntoView {
             <div class="field">
                 <label for="email">"E-mail " <span class="field-hint">"(optional)"</span></label>
                 <input id="email" name="email" type="email" autocomplete="email" />
+                <span class="field-hint">"For password resets. We send a link to confirm it."</span>
                 <FieldErrors errors=email_errors />
             </div>
             <PasswordField

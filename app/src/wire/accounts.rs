@@ -13,6 +13,8 @@ pub struct Registration {
     pub username: String,
     #[cfg_attr(feature = "ssr", schema(min_length = 8, max_length = 1024))]
     pub password: String,
+    /// Where password reset links go. It counts once its owner opens the
+    /// confirmation link sent to it (until then it is `pending_email`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }

@@ -76,6 +76,20 @@ async fn an_export_holds_the_account_conversations_and_every_message(app: TestAp
 
 async fn deleting_an_account_leaves_tombstones_and_frees_nothing_else(app: TestApp) {
     let mut ann = app.user("ann").await;
+    // An address, and a change of it waiting for its link: both go.
+    for (address, confirm) in [("ann@example.org", true), ("ann@example.net", false)] {
+        let asked = ann
+            .send_json(
+                Method::PATCH,
+                "/api/v1/auth/settings",
+                &json!({"email": address, "current_password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        if confirm {
+            app.confirm_email(address).await;
+        }
+    }
     let mut bob = app.user("bob").await;
     let mut ann_elsewhere = app.second_session("ann").await;
     let from_ann = ann.send_message("bob", "secret plans").await;
@@ -143,6 +157,19 @@ async fn deleting_an_account_leaves_tombstones_and_frees_nothing_else(app: TestA
         .unwrap();
     assert!(!row.is_active);
     assert_eq!(row.email, None);
+    let pending = sea_orm::ConnectionTrait::query_one_raw(
+        db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(db),
+            "SELECT COUNT(*) AS n FROM email_changes".to_owned(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i64>("", "n")
+    .unwrap();
+    assert_eq!(pending, 0, "e-mail changes left behind");
     assert_eq!(row.password_hash, "");
     let ann_events = app::domain::stream::log::batch_after(db, row.id, 0)
         .await

@@ -44,6 +44,13 @@ async fn register_creates_account_and_logs_in(app: TestApp) {
         .unwrap();
     assert!(user.password_hash.starts_with("$argon2id$"));
     assert!(user.last_login_at.is_some());
+    // The address counts once the link sent to it is opened.
+    assert_eq!(user.email, None);
+    let settings = client.get("/api/v1/auth/settings").await;
+    assert_eq!(settings.body["pending_email"], "alice@example.com");
+    app.confirm_email("alice@example.com").await;
+    let settings = client.get("/api/v1/auth/settings").await;
+    assert_eq!(settings.body["email"], "alice@example.com");
 }
 
 async fn register_reports_every_invalid_field(app: TestApp) {
@@ -126,8 +133,9 @@ async fn usernames_are_unique_case_insensitively(app: TestApp) {
 }
 
 /// Whether an address has an account is nobody's business: a sign-up with a
-/// taken one is answered like any other (the account is made without it),
-/// and the address's owner is told by e-mail.
+/// taken one is answered like any other (the address waits for a
+/// confirmation that never comes), and the address's owner is told by
+/// e-mail.
 async fn a_taken_email_is_not_revealed_at_sign_up(app: TestApp) {
     let register = |username: &str, email: &str| json!({"username": username, "password": "correct horse", "email": email});
     let mut owner = app.client();
@@ -135,6 +143,7 @@ async fn a_taken_email_is_not_revealed_at_sign_up(app: TestApp) {
         .post_json("/api/v1/auth/register", &register("fan", "fan@example.com"))
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
+    app.confirm_email("fan@example.com").await;
     let mut fresh = app.client();
     let untaken = fresh
         .post_json(
@@ -156,17 +165,27 @@ async fn a_taken_email_is_not_revealed_at_sign_up(app: TestApp) {
         taken.body.as_object().unwrap().keys().collect::<Vec<_>>(),
         untaken.body.as_object().unwrap().keys().collect::<Vec<_>>()
     );
-    // The owner keeps the address; the new account has none.
+    // The owner keeps the address; the new account has none, and its
+    // settings look like any account's waiting for a link.
     assert_eq!(
         owner.get("/api/v1/auth/settings").await.body["email"],
         "fan@example.com"
     );
-    assert!(prober.get("/api/v1/auth/settings").await.body["email"].is_null());
-    // The owner is told, and nobody else is written to.
-    let mails = crate::common::outbox(&app, 1).await;
-    assert_eq!(mails.len(), 1, "{mails:?}");
-    assert!(mails[0].contains("To: fan@example.com"), "{}", mails[0]);
-    assert!(mails[0].contains("\"prober\""), "{}", mails[0]);
+    let probers = prober.get("/api/v1/auth/settings").await.body;
+    assert!(probers["email"].is_null(), "{probers}");
+    assert_eq!(probers["pending_email"], "fan@example.com");
+    assert_eq!(
+        fresh.get("/api/v1/auth/settings").await.body["pending_email"],
+        "new@example.com"
+    );
+    // The owner is told, with no link; the free address gets its link.
+    let told =
+        crate::common::mail_to(&app, "fan@example.com", "Someone tried to add your address").await;
+    assert!(told.contains("\"prober\""), "{told}");
+    assert!(!told.contains("token="), "{told}");
+    let mails = crate::common::outbox(&app, 3).await;
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    crate::common::mail_to(&app, "new@example.com", "Confirm your new ChatApp e-mail").await;
 }
 
 async fn unknown_user_and_wrong_password_get_the_same_error(app: TestApp) {

@@ -6,7 +6,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{Client, TestApp, outbox};
+use crate::common::{Client, TestApp, link_token, outbox};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -44,14 +44,7 @@ fn mail_to<'a>(mails: &'a [String], to: &str, subject: &str) -> &'a str {
 }
 
 fn confirmation_token(mail: &str) -> String {
-    let start = mail
-        .find("/confirm-email?token=")
-        .expect("a confirmation link")
-        + "/confirm-email?token=".len();
-    mail[start..]
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect()
+    link_token(mail, "/confirm-email")
 }
 
 async fn confirm(app: &TestApp, token: &str) -> crate::common::TestResponse {

@@ -376,6 +376,73 @@ pub async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
     }
 }
 
+/// Waits (up to 30 s) for an e-mail to `to` whose subject starts with
+/// `subject`; returns the newest such mail.
+pub async fn mail_to(app: &TestApp, to: &str, subject: &str) -> String {
+    let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // File names start with the time they were written.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let newest = files
+            .iter()
+            .rev()
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .find(|mail| {
+                mail.contains(&format!("To: {to}\r\n"))
+                    && mail.contains(&format!("Subject: {subject}"))
+            });
+        if let Some(mail) = newest {
+            return mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited 30 s for a mail to {to} about {subject:?} in {}",
+            dir.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The token of the link to `route` (such as "/reset-password") in `mail`.
+pub fn link_token(mail: &str, route: &str) -> String {
+    let marker = format!("{route}?token=");
+    let start = mail
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {route} link in {mail}"))
+        + marker.len();
+    mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+impl TestApp {
+    /// Confirms `email` for the account that gave it, through the link
+    /// mailed to it, as its owner would.
+    pub async fn confirm_email(&self, email: &str) {
+        let mail = mail_to(self, email, "Confirm your new ChatApp e-mail").await;
+        let token = link_token(&mail, "/confirm-email");
+        let confirmed = self
+            .client()
+            .post_json(
+                "/api/v1/auth/email/confirm",
+                &serde_json::json!({"token": token}),
+            )
+            .await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    }
+}
+
 /// Tries `attempt` until it succeeds, for up to [`socket::EVENT_WAIT`]; a
 /// failure names what it waited for and the last thing that went wrong.
 pub async fn wait_until(what: &str, mut attempt: impl AsyncFnMut() -> Result<(), String>) {

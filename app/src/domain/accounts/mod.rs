@@ -121,11 +121,12 @@ pub async fn register(
     }
 
     let password_hash = hash_password(registration.password).await?;
-    let new_user = |email: Option<String>| user::ActiveModel {
+    let new_user = || user::ActiveModel {
         username_key: Set(username_key(&username)),
         username_fold: Set(Some(username_fold(&username))),
         username: Set(username.clone()),
-        email: Set(email),
+        // An address counts once its owner confirms it (`email_change`).
+        email: Set(None),
         password_hash: Set(password_hash.clone()),
         is_admin: Set(false),
         is_active: Set(true),
@@ -141,22 +142,9 @@ pub async fn register(
         conversation_count: Set(0),
         ..Default::default()
     };
-    match new_user(email.clone()).insert(db).await {
-        Ok(user) => Ok(Registered {
-            user,
-            email_taken: None,
-        }),
+    match new_user().insert(db).await {
+        Ok(user) => Ok(Registered { user, email }),
         Err(error) => match taken_key(&error) {
-            // Another account has the address. Saying so would tell anyone
-            // which addresses have accounts: the account is made without it,
-            // answered like any other, and the address's owner is told.
-            Some(TakenKey::Email) => Ok(Registered {
-                user: new_user(None)
-                    .insert(db)
-                    .await
-                    .map_err(registration_error)?,
-                email_taken: email,
-            }),
             // The very name (in any case) is taken, not only one like it:
             // say the plainer thing, whichever index the database checked
             // first.
@@ -168,11 +156,11 @@ pub async fn register(
     }
 }
 
-/// A new account, and the address it asked for if another account has it.
+/// A new account, and the address it gave, to be confirmed.
 #[derive(Debug)]
 pub struct Registered {
     pub user: user::Model,
-    pub email_taken: Option<String>,
+    pub email: Option<String>,
 }
 
 /// Which unique key an insert ran into.
