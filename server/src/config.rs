@@ -158,7 +158,7 @@ pub struct Config {
     /// Data exports per user.
     #[arg(long, env = "LIMIT_EXPORTS_PER_USER", default_value = "5/1h")]
     pub limit_exports_per_user: Rate,
-    /// Password-reset requests per e-mail address.
+    /// Mails with a link (password reset, address confirmation) per e-mail address.
     #[arg(long, env = "LIMIT_RESET_PER_ADDRESS", default_value = "3/1h")]
     pub limit_reset_per_address: Rate,
     /// Password-reset requests per client address.
