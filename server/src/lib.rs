@@ -36,7 +36,7 @@ use app::domain::redis_link::RedisLink;
 use app::domain::state::Parts;
 use app::domain::stream::Writer;
 use app::domain::stream::retention::{self, Retention};
-use app::domain::{AppState, db, session_store};
+use app::domain::{AppState, db, link_token, session_store};
 use app::error::AppError;
 use app::wire::health::{Health, Overall, PartStatus, Readiness};
 use app::{App, shell};
@@ -76,8 +76,8 @@ pub const SESSION_COOKIE: &str = "chatapp_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-chatapp_session";
 /// How long `/readyz` waits for the database before calling it unreachable.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often expired sessions are swept from the database.
-const SESSION_SWEEP_PERIOD: Duration = Duration::from_hours(1);
+/// How often expired sessions and e-mailed links are swept from the database.
+const SWEEP_PERIOD: Duration = Duration::from_hours(1);
 
 /// The parts a node runs besides its database: where notifications go,
 /// presence, and the owner of every background task.
@@ -213,7 +213,12 @@ pub fn assemble_state(
     ));
     tasks.spawn(session_store::delete_expired_sessions(
         db.clone(),
-        SESSION_SWEEP_PERIOD,
+        SWEEP_PERIOD,
+        shutdown.clone(),
+    ));
+    tasks.spawn(link_token::delete_expired_periodically(
+        db.clone(),
+        SWEEP_PERIOD,
         shutdown.clone(),
     ));
     let writer = Arc::new(Writer::start(

@@ -116,6 +116,17 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     .unwrap();
     let expired = confirm(&app, &token).await;
     assert_eq!(expired.status, StatusCode::BAD_REQUEST, "{}", expired.body);
+    // The sweep deletes expired links, used (the first) or not.
+    let swept = app::domain::link_token::delete_expired(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(swept, 2);
+    assert_eq!(
+        app::domain::link_token::delete_expired(&app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
     let settings = ann.get("/api/v1/auth/settings").await;
     assert_eq!(settings.body["email"], "ann@example.org");
     assert_eq!(settings.body["pending_email"], json!(null));
