@@ -95,4 +95,23 @@ test("changing the e-mail: the new address counts once its e-mailed link is conf
   await waitForHydration(elsewhere);
   await elsewhere.getByRole("button", { name: "Confirm this address" }).click();
   await expect(elsewhere.getByRole("alert")).toContainText("invalid, already used or expired");
+
+  // A second change tells the old address, with a link that undoes it and
+  // logs everyone out (whoever made it may have the password).
+  await page.locator("#email").fill(`${name}.new@example.org`);
+  await page.getByLabel("Current password (to change the e-mail)").fill(PASSWORD);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#email-pending")).toContainText(`${name}.new@example.org`);
+  // The form shows the account as it is again: the address that counts.
+  await expect(page.locator("#email")).toHaveValue(address);
+  await expect(page.getByLabel("Current password (to change the e-mail)")).toHaveValue("");
+  await expect.poll(() => linkFor(address, "/confirm-email"), { timeout: 30_000 }).not.toBe(link.href);
+  const undo = new URL(linkFor(address, "/confirm-email")!);
+  await elsewhere.goto(undo.pathname + undo.search);
+  await waitForHydration(elsewhere);
+  await elsewhere.getByRole("button", { name: "Confirm this address" }).click();
+  await expect(elsewhere).toHaveURL(/\/confirm-email\?restored=1$/);
+  await expect(elsewhere.getByRole("status")).toContainText("Your address is back, and everyone is logged out");
+  await page.reload();
+  await expect(page).toHaveURL(/\/login$/);
 });

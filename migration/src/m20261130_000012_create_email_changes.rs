@@ -1,5 +1,6 @@
 //! E-mail changes waiting for their confirmation link: a new address takes
-//! effect only once its owner opens the link sent to it. As with reset
+//! effect only once its owner opens the link sent to it. The old address
+//! gets a link too, that undoes the change (`restores`). As with reset
 //! links, only a SHA-256 of each token is stored.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -24,6 +25,9 @@ impl MigrationTrait for Migration {
             .col(date_time(EmailChanges::CreatedAt))
             .col(date_time(EmailChanges::ExpiresAt))
             .col(date_time_null(EmailChanges::UsedAt))
+            // Opening it puts `new_email` back and ends every session: the
+            // old address's way to undo a change it did not ask for.
+            .col(boolean(EmailChanges::Restores).default(false))
             .foreign_key(
                 ForeignKey::create()
                     .name("fk_email_changes_user")
@@ -64,4 +68,5 @@ enum EmailChanges {
     CreatedAt,
     ExpiresAt,
     UsedAt,
+    Restores,
 }

@@ -69,7 +69,7 @@ async fn accounts_are_administered_from_the_command_line() {
 
         let (ok, out) = admin(
             &url,
-            &["add", "root", "--admin"],
+            &["add", "root", "--admin", "--email", "Root@Example.org"],
             "a long enough password\n",
         );
         assert!(ok, "{out}");
@@ -90,6 +90,20 @@ async fn accounts_are_administered_from_the_command_line() {
             )
             .await;
         assert_eq!(logged_in.status, StatusCode::OK, "{backend:?}");
+        // The administrator's word is enough: the address counts at once
+        // (read from the database: the server's cache must not hold root yet).
+        let row = app::domain::accounts::find_by_username(&app.state.db, "root")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.email.as_deref(), Some("root@example.org"));
+        let (ok, out) = admin(
+            &url,
+            &["add", "rooty", "--email", "root@example.org"],
+            "a long enough password\n",
+        );
+        assert!(!ok, "{out}");
+        assert!(out.contains("already exists"), "{out}");
 
         // A new password ends the old sessions (this server had not yet
         // read root into its memory, so at once).

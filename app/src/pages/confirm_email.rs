@@ -15,6 +15,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
     let confirmed = move || query.read().get("confirmed").is_some();
+    let restored = move || query.read().get("restored").is_some();
     let action = ServerAction::<ConfirmEmail>::new();
     let error = move || {
         action
@@ -34,7 +35,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     view! {
         <AuthCard title="Confirm your e-mail address" subtitle="Password reset links will go to it.">
             <Show
-                when=confirmed
+                when=move || confirmed() || restored()
                 fallback=move || view! {
                     <ActionForm action attr:class="auth-form">
                         // `value`, not `prop:value`: it must be in the
@@ -50,9 +51,21 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                     </ActionForm>
                 }
             >
-                <p class="form-note" role="status">
-                    "Your new e-mail address is confirmed. Password reset links now go to it."
-                </p>
+                {move || if restored() {
+                    view! {
+                        <p class="form-note" role="status">
+                            "Your address is back, and everyone is logged out of your account. "
+                            "If someone changed your password, "
+                            <A href="/forgot-password">"choose a new one"</A> "."
+                        </p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p class="form-note" role="status">
+                            "Your new e-mail address is confirmed. Password reset links now go to it."
+                        </p>
+                    }.into_any()
+                }}
             </Show>
             <p class="auth-switch"><A href="/settings">"Your settings"</A> " · " <A href="/">"Your conversations"</A></p>
         </AuthCard>

@@ -50,6 +50,21 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
         Some(Ok(latest)) => latest.pending_email,
         _ => first_pending.clone(),
     };
+    // After a save the form shows the account as it is: the address that
+    // counts, no password. Left as typed, the next save (of receipts, say)
+    // would ask for the new address again, voiding the link just sent.
+    let email_input = NodeRef::<leptos::html::Input>::new();
+    let email_password_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move || {
+        if let Some(Ok(latest)) = save.value().get() {
+            if let Some(input) = email_input.get_untracked() {
+                input.set_value(latest.email.as_deref().unwrap_or_default());
+            }
+            if let Some(input) = email_password_input.get_untracked() {
+                input.set_value("");
+            }
+        }
+    });
     let changed = move || change.value().get();
     let new_password_errors =
         Signal::derive(move || field_error(changed(), "new_password").into_iter().collect());
@@ -63,7 +78,7 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="email">"E-mail " <span class="field-hint">"(for password resets)"</span></label>
-                    <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() />
+                    <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() node_ref=email_input />
                     {move || pending().map(|address| view! {
                         <p class="form-note" role="status" id="email-pending">
                             "We sent a link to " <strong>{address}</strong>
@@ -73,7 +88,7 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="email_password">"Current password " <span class="field-hint">"(to change the e-mail)"</span></label>
-                    <input id="email_password" name="current_password" type="password" autocomplete="current-password" />
+                    <input id="email_password" name="current_password" type="password" autocomplete="current-password" node_ref=email_password_input />
                 </div>
                 <label class="checkbox">
                     <input type="checkbox" name="send_read_receipts" value="on" checked=settings.send_read_receipts />

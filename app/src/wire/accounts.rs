@@ -112,6 +112,10 @@ pub struct EmailConfirmation {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConfirmedEmail {
     pub email: String,
+    /// The link was the old address's "undo": the address is back, every
+    /// session of the account has ended, and reset links sent before are
+    /// void.
+    pub restored: bool,
 }
 
 /// A 202: the request was taken, and `detail` says what happens next.

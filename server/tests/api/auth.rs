@@ -183,6 +183,9 @@ async fn a_taken_email_is_not_revealed_at_sign_up(app: TestApp) {
         crate::common::mail_to(&app, "fan@example.com", "Someone tried to add your address").await;
     assert!(told.contains("\"prober\""), "{told}");
     assert!(!told.contains("token="), "{told}");
+    tokio::time::timeout(std::time::Duration::from_secs(30), app.state.jobs.flushed())
+        .await
+        .expect("every mail job done within 30 s");
     let mails = crate::common::outbox(&app, 3).await;
     assert_eq!(mails.len(), 3, "{mails:?}");
     crate::common::mail_to(&app, "new@example.com", "Confirm your new ChatApp e-mail").await;

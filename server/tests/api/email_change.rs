@@ -6,11 +6,12 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{Client, TestApp, link_token, outbox};
+use crate::common::{Client, TestApp, link_token, mail_to, outbox};
 use crate::on_both_backends;
 
 on_both_backends!(
     a_new_address_counts_once_its_link_is_opened,
+    the_old_address_can_undo_a_change_and_end_every_session,
     asking_for_a_taken_address_answers_the_same_and_tells_its_owner,
     a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refused,
 );
@@ -29,7 +30,7 @@ async fn ask(client: &mut Client, email: &str) -> serde_json::Value {
 }
 
 /// The one mail to `to` whose subject starts with `subject`.
-fn mail_to<'a>(mails: &'a [String], to: &str, subject: &str) -> &'a str {
+fn only_mail<'a>(mails: &'a [String], to: &str, subject: &str) -> &'a str {
     let found: Vec<&String> = mails
         .iter()
         .filter(|mail| mail.contains(&format!("To: {to}\r\n")))
@@ -62,7 +63,7 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
         json!({"username": "ann", "email": null, "pending_email": "ann@example.org", "send_read_receipts": true})
     );
     let mails = outbox(&app, 1).await;
-    let link = mail_to(&mails, "ann@example.org", "Confirm your new ChatApp e-mail");
+    let link = only_mail(&mails, "ann@example.org", "Confirm your new ChatApp e-mail");
     assert!(
         link.contains("http://127.0.0.1:3000/confirm-email?token="),
         "{link}"
@@ -85,7 +86,10 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
 
     let confirmed = confirm(&app, &token).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-    assert_eq!(confirmed.body, json!({"email": "ann@example.org"}));
+    assert_eq!(
+        confirmed.body,
+        json!({"email": "ann@example.org", "restored": false})
+    );
     let settings = ann.get("/api/v1/auth/settings").await;
     assert_eq!(
         settings.body,
@@ -101,13 +105,13 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     // does nothing.
     ask(&mut ann, "ann@example.net").await;
     let mails = outbox(&app, 3).await;
-    let notice = mail_to(
+    let notice = only_mail(
         &mails,
         "ann@example.org",
         "Your ChatApp e-mail address is being changed",
     );
     assert!(notice.contains("ann@example.net"), "{notice}");
-    let token = confirmation_token(mail_to(&mails, "ann@example.net", "Confirm"));
+    let token = confirmation_token(only_mail(&mails, "ann@example.net", "Confirm"));
     sea_orm::ConnectionTrait::execute_unprepared(
         &app.state.db,
         "UPDATE email_changes SET expires_at = created_at",
@@ -116,11 +120,12 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     .unwrap();
     let expired = confirm(&app, &token).await;
     assert_eq!(expired.status, StatusCode::BAD_REQUEST, "{}", expired.body);
-    // The sweep deletes expired links, used (the first) or not.
+    // The sweep deletes expired links, used (the first) or not (the second,
+    // and the old address's undo link).
     let swept = app::domain::link_token::delete_expired(&app.state.db)
         .await
         .unwrap();
-    assert_eq!(swept, 2);
+    assert_eq!(swept, 3);
     assert_eq!(
         app::domain::link_token::delete_expired(&app.state.db)
             .await
@@ -139,7 +144,7 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
 async fn asking_for_a_taken_address_answers_the_same_and_tells_its_owner(app: TestApp) {
     let mut ann = app.user("ann").await;
     ask(&mut ann, "ann@example.org").await;
-    let token = confirmation_token(mail_to(
+    let token = confirmation_token(only_mail(
         &outbox(&app, 1).await,
         "ann@example.org",
         "Confirm",
@@ -154,7 +159,7 @@ async fn asking_for_a_taken_address_answers_the_same_and_tells_its_owner(app: Te
         json!({"username": "bob", "email": null, "pending_email": "ann@example.org", "send_read_receipts": true})
     );
     let mails = outbox(&app, 2).await;
-    let told = mail_to(
+    let told = only_mail(
         &mails,
         "ann@example.org",
         "Someone tried to add your address",
@@ -164,6 +169,12 @@ async fn asking_for_a_taken_address_answers_the_same_and_tells_its_owner(app: Te
         !told.contains("token="),
         "no link for an address with an owner: {told}"
     );
+    // And nothing else went out: once the jobs are done, the outbox holds
+    // Ann's own confirmation and this notice.
+    tokio::time::timeout(std::time::Duration::from_secs(30), app.state.jobs.flushed())
+        .await
+        .expect("every mail job done within 30 s");
+    assert_eq!(outbox(&app, 2).await.len(), 2);
     let settings = bob.get("/api/v1/auth/settings").await;
     assert_eq!(settings.body["email"], json!(null));
     let anns = ann.get("/api/v1/auth/settings").await;
@@ -219,7 +230,7 @@ async fn a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refus
     let mut erin = app.user("erin").await;
     ask(&mut erin, "erin@example.org").await;
     let mails = outbox(&app, 3).await;
-    let token = confirmation_token(mail_to(&mails, "erin@example.org", "Confirm"));
+    let token = confirmation_token(only_mail(&mails, "erin@example.org", "Confirm"));
     let changed = erin
         .post_json(
             "/api/v1/auth/password",
@@ -238,4 +249,73 @@ async fn a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refus
     assert_eq!(voided.status, StatusCode::BAD_REQUEST, "{}", voided.body);
     let settings = erin.get("/api/v1/auth/settings").await;
     assert_eq!(settings.body["email"], json!(null));
+}
+
+/// Someone with Ann's password moves her address to theirs and confirms it
+/// at once; a reset by her old address would now find no account. The
+/// notice to the old address carries the way back.
+async fn the_old_address_can_undo_a_change_and_end_every_session(app: TestApp) {
+    let mut ann = app.user("ann").await;
+    ask(&mut ann, "ann@example.org").await;
+    app.confirm_email("ann@example.org").await;
+
+    let mut intruder = app.second_session("ann").await;
+    ask(&mut intruder, "ann@intruder.example").await;
+    app.confirm_email("ann@intruder.example").await;
+    let reset = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "ann@intruder.example"}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::ACCEPTED);
+    let reset_mail = mail_to(&app, "ann@intruder.example", "Reset your ChatApp password").await;
+    let reset_token = link_token(&reset_mail, "/reset-password");
+
+    let notice = mail_to(
+        &app,
+        "ann@example.org",
+        "Your ChatApp e-mail address is being changed",
+    )
+    .await;
+    assert!(notice.contains("ann@intruder.example"), "{notice}");
+    let undo = link_token(&notice, "/confirm-email");
+    let undone = confirm(&app, &undo).await;
+    assert_eq!(undone.status, StatusCode::OK, "{}", undone.body);
+    assert_eq!(
+        undone.body,
+        json!({"email": "ann@example.org", "restored": true})
+    );
+    // Everyone is out, and the intruder's reset link is dead.
+    for session in [&mut ann, &mut intruder] {
+        assert_eq!(
+            session.get("/api/v1/auth/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let dead = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": reset_token, "new_password": "the intruder's own"}),
+        )
+        .await;
+    assert_eq!(dead.status, StatusCode::BAD_REQUEST, "{}", dead.body);
+    let mut back = app.client();
+    let logged_in = back
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "ann", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(logged_in.status, StatusCode::OK);
+    let settings = back.get("/api/v1/auth/settings").await;
+    assert_eq!(
+        settings.body["email"], "ann@example.org",
+        "{}",
+        settings.body
+    );
+    // Once.
+    assert_eq!(confirm(&app, &undo).await.status, StatusCode::BAD_REQUEST);
 }

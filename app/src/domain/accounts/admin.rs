@@ -1,6 +1,9 @@
 //! Accounts as administrators see and change them (`server user …`).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr,
+};
 
 use super::{find_by_username, register};
 use crate::domain::entities::user;
@@ -54,8 +57,9 @@ pub async fn create(
     registration: Registration,
     admin: bool,
 ) -> Result<AccountSummary, AppError> {
-    // An administrator may learn who has an address; a silent account
-    // without it (what sign-up does) would only surprise them.
+    // An administrator may learn who has an address, and is trusted with
+    // it: the address counts at once, with no confirmation link (sign-up
+    // makes the account without it and sends one).
     if let Some(email) = registration.email.as_deref().map(str::trim)
         && !email.is_empty()
         && user::Entity::find()
@@ -69,7 +73,25 @@ pub async fn create(
             "An account with this e-mail address already exists.",
         ));
     }
-    let created = register(db, registration).await?.user;
+    let registered = register(db, registration).await?;
+    let created = registered.user;
+    if let Some(email) = registered.email {
+        user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(email))
+            .filter(user::Column::Id.eq(created.id))
+            .exec(db)
+            .await
+            .map_err(|error| {
+                if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+                    AppError::conflict(
+                        "email",
+                        "An account with this e-mail address already exists.",
+                    )
+                } else {
+                    AppError::from(error)
+                }
+            })?;
+    }
     if admin {
         set_flag(db, created.id, user::Column::IsAdmin, true).await?;
     }

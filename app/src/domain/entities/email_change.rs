@@ -16,6 +16,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+    /// A link to the old address that undoes a change: it puts
+    /// `new_email` (the old address) back and ends every session.
+    pub restores: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -87,8 +87,12 @@ pub async fn delete_account(current_password: String) -> Result<(), AppError> {
 pub async fn confirm_email(token: String) -> Result<(), AppError> {
     super::super::respond(async move {
         let state = crate::domain::AppState::from_context();
-        crate::domain::email_change::confirm(&state, &token).await?;
-        leptos_axum::redirect("/confirm-email?confirmed=1");
+        let confirmed = crate::domain::email_change::confirm(&state, &token).await?;
+        leptos_axum::redirect(if confirmed.restored {
+            "/confirm-email?restored=1"
+        } else {
+            "/confirm-email?confirmed=1"
+        });
         Ok(())
     })
     .await

@@ -198,7 +198,7 @@ pub async fn update_settings(
     tag = "accounts",
     request_body = EmailConfirmation,
     responses(
-        (status = 200, description = "The account's e-mail address is now the confirmed one.", body = ConfirmedEmail),
+        (status = 200, description = "The account's e-mail address is now the confirmed one; with `restored`, the old address's undo link put it back and every session of the account ended.", body = ConfirmedEmail),
         (status = 400, description = "An unknown, used or expired `token`.", body = ErrorBody),
         (status = 409, description = "Another account took this address since the link was sent.", body = ErrorBody),
     )
@@ -207,8 +207,11 @@ pub async fn confirm_email(
     State(state): State<AppState>,
     Json(confirmation): Json<EmailConfirmation>,
 ) -> Result<axum::Json<ConfirmedEmail>, AppError> {
-    let email = email_change::confirm(&state, &confirmation.token).await?;
-    Ok(axum::Json(ConfirmedEmail { email }))
+    let confirmed = email_change::confirm(&state, &confirmation.token).await?;
+    Ok(axum::Json(ConfirmedEmail {
+        email: confirmed.email,
+        restored: confirmed.restored,
+    }))
 }
 
 /// `POST /api/v1/auth/password` `{current_password, new_password}` → 204;
