@@ -96,6 +96,18 @@ test("changing the e-mail: the new address counts once its e-mailed link is conf
   await elsewhere.getByRole("button", { name: "Confirm this address" }).click();
   await expect(elsewhere.getByRole("alert")).toContainText("invalid, already used or expired");
 
+  // A change with a typo in it can be taken back before its link is used.
+  await page.locator("#email").fill(`${name}@exmaple.org`);
+  await page.getByLabel("Current password (to change the e-mail)").fill(PASSWORD);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#email-pending")).toContainText(`${name}@exmaple.org`);
+  await page.getByRole("button", { name: "Cancel the change" }).click();
+  await expect(page.locator("#email-pending")).toHaveCount(0);
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.locator("#email-pending")).toHaveCount(0);
+  await expect(page.locator("#email")).toHaveValue(address);
+
   // A second change tells the old address, with a link that undoes it and
   // logs everyone out (whoever made it may have the password).
   await page.locator("#email").fill(`${name}.new@example.org`);

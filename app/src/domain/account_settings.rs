@@ -77,6 +77,16 @@ pub async fn update(
     get(state, user).await
 }
 
+/// Cancels the user's e-mail change waiting for its link (a typo, a change
+/// of mind); the address that counts stays. The settings after.
+pub async fn cancel_email_change(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<AccountSettings, AppError> {
+    email_change::void_pending(&state.db, user.id).await?;
+    get(state, user).await
+}
+
 /// Changes the password after checking the current one. Every other
 /// session ends; this one carries on.
 pub async fn change_password(

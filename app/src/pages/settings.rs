@@ -2,12 +2,14 @@
 //! Plain forms, so it works before the WASM loads, and without it.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::{A, Redirect};
 
 use crate::components::{AuthCard, PasswordField};
 use crate::error::AppError;
 use crate::server_fns::auth::{
-    ChangePassword, DeleteAccount, EndOtherSessions, SaveAccountSettings, load_account_settings,
+    CancelEmailChange, ChangePassword, DeleteAccount, EndOtherSessions, SaveAccountSettings,
+    load_account_settings,
 };
 use crate::wire::AccountSettings;
 
@@ -79,12 +81,6 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                 <div class="field">
                     <label for="email">"E-mail " <span class="field-hint">"(for password resets)"</span></label>
                     <input id="email" name="email" type="email" autocomplete="email" value=settings.email.unwrap_or_default() node_ref=email_input />
-                    {move || pending().map(|address| view! {
-                        <p class="form-note" role="status" id="email-pending">
-                            "We sent a link to " <strong>{address}</strong>
-                            ". Your address changes when you open it (within a day); until then, reset links go to the one you have."
-                        </p>
-                    })}
                 </div>
                 <div class="field">
                     <label for="email_password">"Current password " <span class="field-hint">"(to change the e-mail)"</span></label>
@@ -107,6 +103,19 @@ fn SettingsForms(settings: AccountSettings) -> impl IntoView {
                 }}
                 <button class="btn btn-primary" type="submit">"Save"</button>
             </ActionForm>
+            // Its own form, outside the one above (forms do not nest). A
+            // plain post, with or without the WASM: the server sends the
+            // browser back here, and a rare action does not cost every
+            // visitor the code of one more `ActionForm`.
+            {move || pending().map(|address| view! {
+                <form method="post" action=CancelEmailChange::PATH class="pending-change">
+                    <p class="form-note" role="status" id="email-pending">
+                        "We sent a link to " <strong>{address}</strong>
+                        ". Your address changes when you open it (within a day); until then, reset links go to the one you have. "
+                        <button class="btn-link" type="submit">"Cancel the change"</button>
+                    </p>
+                </form>
+            })}
         </section>
         <section class="settings-section" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>

@@ -136,6 +136,33 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     assert_eq!(settings.body["email"], "ann@example.org");
     assert_eq!(settings.body["pending_email"], json!(null));
 
+    // A change can be taken back before its link is opened: the link stops
+    // working and the address stays.
+    ask(&mut ann, "ann@typo.example").await;
+    let typo =
+        confirmation_token(&crate::common::mail_to(&app, "ann@typo.example", "Confirm").await);
+    let cancelled = ann
+        .send_json(Method::DELETE, "/api/v1/auth/email/pending", &json!(null))
+        .await;
+    assert_eq!(
+        cancelled.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        cancelled.body
+    );
+    let settings = ann.get("/api/v1/auth/settings").await;
+    assert_eq!(
+        settings.body["pending_email"],
+        json!(null),
+        "{}",
+        settings.body
+    );
+    assert_eq!(confirm(&app, &typo).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        ann.get("/api/v1/auth/settings").await.body["email"],
+        "ann@example.org"
+    );
+
     // Removing the address needs no link, only the password.
     let removed = ask(&mut ann, "").await;
     assert_eq!(removed["email"], json!(null), "{removed}");

@@ -37,6 +37,17 @@ pub async fn save_account_settings(
     .await
 }
 
+/// Cancels the e-mail change waiting for its link.
+#[server(prefix = "/rpc", endpoint = "cancel_email_change")]
+pub async fn cancel_email_change() -> Result<AccountSettings, AppError> {
+    super::super::respond(async move {
+        let user = super::super::require_user().await?;
+        let state = crate::domain::AppState::from_context();
+        crate::domain::account_settings::cancel_email_change(&state, &user).await
+    })
+    .await
+}
+
 /// Changes the password; other sessions end.
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current_password: String, password: String) -> Result<(), AppError> {

@@ -8,9 +8,9 @@ mod password_reset;
 mod register;
 
 pub use account::{
-    ChangePassword, ConfirmEmail, DeleteAccount, EndOtherSessions, SaveAccountSettings,
-    change_password, confirm_email, delete_account, end_other_sessions, load_account_settings,
-    save_account_settings,
+    CancelEmailChange, ChangePassword, ConfirmEmail, DeleteAccount, EndOtherSessions,
+    SaveAccountSettings, cancel_email_change, change_password, confirm_email, delete_account,
+    end_other_sessions, load_account_settings, save_account_settings,
 };
 pub use current_user::{CurrentViewer, Viewer, current_viewer};
 pub use log_in::{LogIn, log_in};

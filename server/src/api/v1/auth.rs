@@ -188,6 +188,23 @@ pub async fn update_settings(
     ))
 }
 
+/// `DELETE /api/v1/auth/email/pending` → 204: the e-mail change waiting
+/// for its link is cancelled (its link stops working).
+#[utoipa::path(
+    delete,
+    operation_id = "cancel_email_change",
+    path = "/api/v1/auth/email/pending",
+    tag = "accounts",
+    responses((status = 204, description = "No e-mail change is pending any more; the address that counts stays."))
+)]
+pub async fn cancel_email_change(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<StatusCode, AppError> {
+    account_settings::cancel_email_change(&state, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /api/v1/auth/email/confirm` `{token}` → 200 `{email}`: the address
 /// the confirmation link was sent to is now the account's. No session
 /// needed: the token proves the address is the reader's.

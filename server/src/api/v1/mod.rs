@@ -62,6 +62,7 @@ pub fn routes() -> Vec<ApiRoute> {
             get(auth::settings).patch(auth::update_settings),
         ),
         ApiRoute::public("/auth/email/confirm", post(auth::confirm_email)),
+        ApiRoute::session("/auth/email/pending", delete(auth::cancel_email_change)),
         ApiRoute::session("/auth/password", post(auth::change_password)),
         ApiRoute::session("/auth/sessions/end-others", post(auth::end_other_sessions)),
         ApiRoute::session("/auth/export", get(auth::export)),

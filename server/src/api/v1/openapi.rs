@@ -48,6 +48,7 @@ const SESSION_SCHEME: &str = "session";
         super::auth::settings,
         super::auth::update_settings,
         super::auth::confirm_email,
+        super::auth::cancel_email_change,
         super::auth::change_password,
         super::auth::end_other_sessions,
         super::auth::export,
