@@ -17,6 +17,7 @@ mod m20261129_000009_forget_sessions_holding_hashes;
 mod m20261129_000010_fold_lookalike_usernames;
 mod m20261129_000011_add_user_conversation_count;
 mod m20261130_000012_create_email_changes;
+mod m20261130_000013_compare_emails_exactly;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_fold_lookalike_usernames::Migration),
             Box::new(m20261129_000011_add_user_conversation_count::Migration),
             Box::new(m20261130_000012_create_email_changes::Migration),
+            Box::new(m20261130_000013_compare_emails_exactly::Migration),
         ]
     }
 }
