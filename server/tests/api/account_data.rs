@@ -157,18 +157,8 @@ async fn deleting_an_account_leaves_tombstones_and_frees_nothing_else(app: TestA
         .unwrap();
     assert!(!row.is_active);
     assert_eq!(row.email, None);
-    let pending = sea_orm::ConnectionTrait::query_one_raw(
-        db,
-        sea_orm::Statement::from_string(
-            sea_orm::ConnectionTrait::get_database_backend(db),
-            "SELECT COUNT(*) AS n FROM email_changes".to_owned(),
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get::<i64>("", "n")
-    .unwrap();
+    let pending: i64 =
+        crate::common::query_value(db, "SELECT COUNT(*) AS n FROM email_changes", "n").await;
     assert_eq!(pending, 0, "e-mail changes left behind");
     assert_eq!(row.password_hash, "");
     let ann_events = app::domain::stream::log::batch_after(db, row.id, 0)

@@ -72,18 +72,13 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     let token = confirmation_token(link);
     assert_eq!(token.len(), 64, "256 random bits, hex");
     // Only a hash is stored.
-    let stored = sea_orm::ConnectionTrait::query_one_raw(
+    let stored: String = crate::common::query_value(
         &app.state.db,
-        sea_orm::Statement::from_string(
-            sea_orm::ConnectionTrait::get_database_backend(&app.state.db),
-            "SELECT token_hash FROM email_changes".to_owned(),
-        ),
+        "SELECT token_hash FROM email_changes",
+        "token_hash",
     )
-    .await
-    .unwrap()
-    .unwrap();
-    let hash: String = stored.try_get("", "token_hash").unwrap();
-    assert_ne!(hash, token);
+    .await;
+    assert_ne!(stored, token);
 
     let confirmed = confirm(&app, &token).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{TestApp, link_token, mail_to, outbox};
+use crate::common::{TestApp, link_token, mail_to, outbox, query_value};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -51,18 +51,12 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp
     let token = token_in(&mail);
     assert_eq!(token.len(), 64, "256 random bits, hex");
     // Only a hash is stored.
-    let stored = sea_orm::ConnectionTrait::query_one_raw(
+    let stored: String = query_value(
         &app.state.db,
-        sea_orm::Statement::from_string(
-            sea_orm::ConnectionTrait::get_database_backend(&app.state.db),
-            "SELECT token_hash FROM password_resets".to_owned(),
-        ),
+        "SELECT token_hash FROM password_resets",
+        "token_hash",
     )
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get::<String>("", "token_hash")
-    .unwrap();
+    .await;
     assert_ne!(stored, token);
 
     let confirm = |token: &str| json!({"token": token, "new_password": "a brand new secret"});
@@ -186,18 +180,12 @@ async fn bad_expired_and_weak_resets_are_refused(app: TestApp) {
     let valid_links = |app: &TestApp| {
         let db = app.state.db.clone();
         async move {
-            sea_orm::ConnectionTrait::query_one_raw(
+            query_value::<i64>(
                 &db,
-                sea_orm::Statement::from_string(
-                    sea_orm::ConnectionTrait::get_database_backend(&db),
-                    "SELECT COUNT(*) AS n FROM password_resets WHERE used_at IS NULL".to_owned(),
-                ),
+                "SELECT COUNT(*) AS n FROM password_resets WHERE used_at IS NULL",
+                "n",
             )
             .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>("", "n")
-            .unwrap()
         }
     };
     assert_eq!(valid_links(&app).await, 1);

@@ -345,44 +345,57 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// The one value `sql` selects as `column` (for what the API does not show,
+/// such as what is stored).
+pub async fn query_value<T: sea_orm::TryGetable>(
+    db: &sea_orm::DatabaseConnection,
+    sql: &str,
+    column: &str,
+) -> T {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap()
+    .unwrap_or_else(|| panic!("no row from {sql}"))
+    .try_get("", column)
+    .unwrap()
+}
+
 /// Waits (up to 30 s) until the app's outbox holds at least `expected`
-/// e-mails (they are sent in the background); returns them all, sorted.
+/// e-mails (they are sent in the background); returns them all, oldest
+/// first.
 pub async fn outbox(app: &TestApp, expected: usize) -> Vec<String> {
-    let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        // The mailer writes each file whole (then renames it into place), so
-        // a file seen here is complete.
-        let mut mails: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
-                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if mails.len() >= expected {
-            mails.sort();
-            return mails;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "waited 30 s for {expected} e-mails in {}; found {}: {mails:?}",
-            dir.display(),
-            mails.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for_mail(app, &format!("{expected} e-mails"), |mails| {
+        (mails.len() >= expected).then_some(mails)
+    })
+    .await
 }
 
 /// Waits (up to 30 s) for an e-mail to `to` whose subject starts with
 /// `subject`; returns the newest such mail.
 pub async fn mail_to(app: &TestApp, to: &str, subject: &str) -> String {
+    let what = format!("a mail to {to} about {subject:?}");
+    wait_for_mail(app, &what, |mails| {
+        mails.into_iter().rev().find(|mail| {
+            mail.contains(&format!("To: {to}\r\n")) && mail.contains(&format!("Subject: {subject}"))
+        })
+    })
+    .await
+}
+
+/// Reads the outbox (oldest first) until `found` picks something out of it.
+async fn wait_for_mail<T>(
+    app: &TestApp,
+    what: &str,
+    found: impl Fn(Vec<String>) -> Option<T>,
+) -> T {
     let dir = app.state.mailer.outbox().expect("file outbox").to_owned();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        // File names start with the time they were written.
+        // File names start with the time they were written, and the mailer
+        // renames each file into place whole, so a file seen is complete.
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|entries| {
                 entries
@@ -393,20 +406,16 @@ pub async fn mail_to(app: &TestApp, to: &str, subject: &str) -> String {
             })
             .unwrap_or_default();
         files.sort();
-        let newest = files
+        let mails = files
             .iter()
-            .rev()
             .map(|path| std::fs::read_to_string(path).unwrap())
-            .find(|mail| {
-                mail.contains(&format!("To: {to}\r\n"))
-                    && mail.contains(&format!("Subject: {subject}"))
-            });
-        if let Some(mail) = newest {
-            return mail;
+            .collect();
+        if let Some(value) = found(mails) {
+            return value;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "waited 30 s for a mail to {to} about {subject:?} in {}",
+            "waited 30 s for {what} in {}",
             dir.display()
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
