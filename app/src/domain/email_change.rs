@@ -13,7 +13,7 @@ use sea_orm::{
     QueryOrder, SqlErr, TransactionTrait,
 };
 
-use super::entities::{email_change, password_reset, user};
+use super::entities::{email_change, user};
 use super::mail::Email;
 use super::{AppState, link_token};
 use crate::error::AppError;
@@ -270,12 +270,7 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<Confirmed, AppErro
     }
     if row.restores {
         void_pending(&txn, row.user_id).await?;
-        password_reset::Entity::update_many()
-            .col_expr(password_reset::Column::UsedAt, Expr::value(super::now()))
-            .filter(password_reset::Column::UserId.eq(row.user_id))
-            .filter(password_reset::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
+        super::password_reset::void_links(&txn, row.user_id).await?;
     }
     txn.commit().await?;
     state.directory.evict(row.user_id).await;

@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 
 use super::entities::{password_reset, user};
 use super::limits::address_key;
@@ -84,6 +86,21 @@ async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {
         tracing::error!(%error, "could not send a password reset e-mail");
         AppError::Internal
     })
+}
+
+/// Uses up every reset link of `user_id` not used yet: a new password, or
+/// an address taken back, makes them worthless.
+pub async fn void_links(db: &impl ConnectionTrait, user_id: i64) -> Result<(), AppError> {
+    password_reset::Entity::update_many()
+        .col_expr(
+            password_reset::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(password_reset::Column::UserId.eq(user_id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Sets `new_password` for the account a valid, unused, unexpired `token`

@@ -328,15 +328,7 @@ pub async fn set_password(
         .exec(db)
         .await?;
     // A reset link sent before is for the old password: void it.
-    super::entities::password_reset::Entity::update_many()
-        .col_expr(
-            super::entities::password_reset::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(super::now()),
-        )
-        .filter(super::entities::password_reset::Column::UserId.eq(user_id))
-        .filter(super::entities::password_reset::Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
+    super::password_reset::void_links(db, user_id).await?;
     // So may an e-mail change: whoever knew the old password may have asked.
     super::email_change::void_pending(db, user_id).await?;
     Ok(())
