@@ -215,8 +215,32 @@ test("the layout works at a phone's width", async ({ browser }) => {
   await expect(erin.locator(".conversation")).toBeHidden();
   await openConversation(erin, frankName);
   await expect(erin.locator(".sidebar")).toBeHidden();
+  // One unbroken word, longer than the screen is wide: it wraps in its
+  // bubble, and as the conversation's preview it is cut short, without
+  // widening the page past the screen.
+  const longWord = "x".repeat(200);
+  await erin.locator(".composer textarea").fill(longWord);
+  await erin.locator(".composer textarea").press("Enter");
+  await expect(bubbles(erin)).toHaveText([longWord]);
+  const fitsTheScreen = () => erin.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  expect(await fitsTheScreen()).toBe(true);
   await erin.getByRole("link", { name: "Back to people" }).click();
   await expect(erin.locator(".sidebar")).toBeVisible();
+  await expect(erin.locator(".conversation-preview")).toHaveText(/^You: x{50,}/);
+  expect(await fitsTheScreen()).toBe(true);
+  await expect(erin.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
+});
+
+test("someone who signs up while the tab is in the background is listed when it is shown again", async ({ browser }) => {
+  const kimName = uniqueName("kim");
+  const leoName = uniqueName("leo");
+  const kim = await registerInNewContext(browser, kimName);
+  await kim.getByPlaceholder("Search people").fill(leoName);
+  await expect(kim.locator(".user-list .list-note")).toHaveText(`Nobody matches “${leoName}”.`);
+  await (await registerInNewContext(browser, leoName)).context().close();
+  // The browser tells the page it is shown again (after another tab or app).
+  await kim.evaluate(() => document.dispatchEvent(new Event("visibilitychange", { bubbles: true })));
+  await expect(personLink(kim, leoName)).toBeVisible();
 });
 
 test("keyboard only: find a person, open the conversation, send", async ({ browser }) => {

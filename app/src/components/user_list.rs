@@ -17,6 +17,20 @@ pub fn UserList() -> impl IntoView {
     let has_more = RwSignal::new(None::<bool>);
     let loading_more = RwSignal::new(false);
 
+    // Someone may have signed up while the tab was in the background: a
+    // tab shown again reloads the list, unless more pages are open below.
+    #[cfg(feature = "hydrate")]
+    {
+        let shown = window_event_listener_untyped("visibilitychange", move |_| {
+            if document().visibility_state() == web_sys::VisibilityState::Visible
+                && more.with_untracked(Vec::is_empty)
+            {
+                first_page.refetch();
+            }
+        });
+        on_cleanup(move || shown.remove());
+    }
+
     let load_more = move |_| {
         if loading_more.get_untracked() {
             return;
