@@ -18,6 +18,7 @@ mod m20261129_000010_fold_lookalike_usernames;
 mod m20261129_000011_add_user_conversation_count;
 mod m20261130_000012_create_email_changes;
 mod m20261130_000013_compare_emails_exactly;
+mod m20261130_000014_lower_case_whole_emails;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_add_user_conversation_count::Migration),
             Box::new(m20261130_000012_create_email_changes::Migration),
             Box::new(m20261130_000013_compare_emails_exactly::Migration),
+            Box::new(m20261130_000014_lower_case_whole_emails::Migration),
         ]
     }
 }

@@ -41,7 +41,8 @@ pub async fn update(
         .ok_or(AppError::Unauthorized)?;
     let email = changes
         .email
-        .map(|email| email.trim().to_ascii_lowercase())
+        .as_deref()
+        .map(accounts::normalize_email)
         .filter(|email| Some(email) != current.email.as_ref())
         .filter(|email| !(email.is_empty() && current.email.is_none()));
     if let Some(email) = email {

@@ -23,7 +23,7 @@ pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// happen later, on the job queue, so neither the answer nor its timing
 /// tells an attacker whether the address is registered.
 pub async fn request(state: &AppState, client: IpAddr, email: &str) -> Result<(), AppError> {
-    let email = email.trim().to_ascii_lowercase();
+    let email = accounts::normalize_email(email);
     let problems = accounts::email_problems(&email);
     if !problems.is_empty() {
         let mut errors = FieldErrors::new();

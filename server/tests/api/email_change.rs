@@ -6,12 +6,13 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{Client, TestApp, link_token, mail_to, outbox};
+use crate::common::{Client, TestApp, link_token, mail_to, outbox, query_value};
 use crate::on_both_backends;
 
 on_both_backends!(
     a_new_address_counts_once_its_link_is_opened,
-    addresses_differing_by_an_accent_are_two_addresses,
+    an_accent_makes_another_address_but_case_does_not,
+    addresses_stored_half_lower_cased_are_folded_by_the_upgrade,
     the_old_address_can_undo_a_change_and_end_every_session,
     asking_for_a_taken_address_answers_the_same_and_tells_its_owner,
     a_new_password_voids_the_change_and_an_address_taken_meanwhile_is_refused,
@@ -72,7 +73,7 @@ async fn a_new_address_counts_once_its_link_is_opened(app: TestApp) {
     let token = confirmation_token(link);
     assert_eq!(token.len(), 64, "256 random bits, hex");
     // Only a hash is stored.
-    let stored: String = crate::common::query_value(
+    let stored: String = query_value(
         &app.state.db,
         "SELECT token_hash FROM email_changes",
         "token_hash",
@@ -344,13 +345,14 @@ async fn the_old_address_can_undo_a_change_and_end_every_session(app: TestApp) {
 }
 
 /// Addresses compare byte for byte on every backend (MariaDB's default
-/// collation once made these two one address).
-async fn addresses_differing_by_an_accent_are_two_addresses(app: TestApp) {
+/// collation once made `jose@` and `josé@` one address), once every letter
+/// is lower-cased: `JOSÉ@` is `josé@`.
+async fn an_accent_makes_another_address_but_case_does_not(app: TestApp) {
     let mut plain = app.user("jose").await;
     ask(&mut plain, "jose@example.org").await;
     app.confirm_email("jose@example.org").await;
     let mut accented = app.user("josefina").await;
-    ask(&mut accented, "josé@example.org").await;
+    ask(&mut accented, "JOSÉ@Example.org").await;
     app.confirm_email("josé@example.org").await;
     assert_eq!(
         accented.get("/api/v1/auth/settings").await.body["email"],
@@ -360,4 +362,66 @@ async fn addresses_differing_by_an_accent_are_two_addresses(app: TestApp) {
         plain.get("/api/v1/auth/settings").await.body["email"],
         "jose@example.org"
     );
+    // A reset asked for in yet another case reaches the same owner.
+    let asked = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "José@EXAMPLE.org"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    mail_to(&app, "josé@example.org", "Reset your ChatApp password").await;
+}
+
+/// Before whole-address lower-casing, `JOSÉ@…` was stored as `josÉ@…`.
+/// The upgrade folds such addresses, and pending changes, unless another
+/// account holds the folded form already: then it keeps its own.
+async fn addresses_stored_half_lower_cased_are_folded_by_the_upgrade(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    let db = &app.state.db;
+    for name in ["elise", "elisabeth", "jose"] {
+        app.user(name).await;
+    }
+    // As the older code stored them (ASCII letters lower-cased).
+    for (name, email) in [
+        ("elise", "élise@example.org"),
+        ("elisabeth", "Élise@example.org"),
+        ("jose", "josÉ@example.org"),
+    ] {
+        db.execute_unprepared(&format!(
+            "UPDATE users SET email = '{email}' WHERE username = '{name}'"
+        ))
+        .await
+        .unwrap();
+    }
+    let mut pending = app.user("zoe").await;
+    ask(&mut pending, "zoe@example.org").await;
+    db.execute_unprepared("UPDATE email_changes SET new_email = 'zoË@example.org'")
+        .await
+        .unwrap();
+
+    // Undo the folding migration (and every later one), then migrate again.
+    let since_folding = u32::try_from(Migrator::migrations().len() - 13).unwrap();
+    Migrator::down(db, Some(since_folding)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+
+    for (name, email) in [
+        ("elise", "élise@example.org"),
+        // The folded form is taken: as it was, still its owner's.
+        ("elisabeth", "Élise@example.org"),
+        ("jose", "josé@example.org"),
+    ] {
+        let stored: String = query_value(
+            db,
+            &format!("SELECT email FROM users WHERE username = '{name}'"),
+            "email",
+        )
+        .await;
+        assert_eq!(stored, email, "{name}");
+    }
+    let change: String = query_value(db, "SELECT new_email FROM email_changes", "new_email").await;
+    assert_eq!(change, "zoë@example.org");
 }

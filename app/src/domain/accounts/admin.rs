@@ -5,7 +5,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr,
 };
 
-use super::{find_by_username, register};
+use super::{find_by_username, normalize_email, register};
 use crate::domain::entities::user;
 use crate::error::AppError;
 use crate::wire::Registration;
@@ -60,10 +60,10 @@ pub async fn create(
     // An administrator may learn who has an address, and is trusted with
     // it: the address counts at once, with no confirmation link (sign-up
     // makes the account without it and sends one).
-    if let Some(email) = registration.email.as_deref().map(str::trim)
+    if let Some(email) = registration.email.as_deref().map(normalize_email)
         && !email.is_empty()
         && user::Entity::find()
-            .filter(user::Column::Email.eq(email.to_ascii_lowercase()))
+            .filter(user::Column::Email.eq(email))
             .one(db)
             .await?
             .is_some()

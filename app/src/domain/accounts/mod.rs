@@ -76,6 +76,14 @@ pub fn password_problems(password: &str) -> Vec<String> {
     }
 }
 
+/// An e-mail address as stored and compared: trimmed and lower-cased,
+/// non-ASCII letters too (`JOSÉ@…` is `josé@…`), because people type the
+/// same address in different cases and every mail provider treats them
+/// as one.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// Problems with an e-mail address (a plausibility check; only a sent mail proves one).
 pub fn email_problems(email: &str) -> Vec<String> {
     let plausible = email.len() <= EMAIL_MAX_CHARS
@@ -100,7 +108,8 @@ pub async fn register(
     let username = registration.username;
     let email = registration
         .email
-        .map(|email| email.trim().to_ascii_lowercase())
+        .as_deref()
+        .map(normalize_email)
         .filter(|email| !email.is_empty());
 
     let mut errors = FieldErrors::new();
