@@ -16,6 +16,7 @@ pub mod ops;
 pub mod rpc;
 pub mod security;
 pub mod site;
+pub mod stray_owner;
 pub mod telemetry;
 pub mod ws;
 
@@ -374,7 +375,8 @@ fn with_middleware(routes: Router<AppState>, state: &AppState) -> Router<AppStat
             .layer(AroundLayer::new(telemetry::Identify))
             .layer(GuardLayer::new(
                 security::send_logged_out_visitors_to_log_in,
-            )),
+            ))
+            .layer(stray_owner::ClearStrayOwnerLayer),
     )
 }
 

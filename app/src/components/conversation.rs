@@ -39,9 +39,18 @@ pub fn ConversationPane() -> impl IntoView {
     let params = use_params_map();
     let other = Memo::new(move |_| params.read().get("username").unwrap_or_default());
     let latest = Resource::new(move || other.get(), |other| list_messages(other, None));
+    // A plain string on the server. The chat page's Suspense may build this
+    // pane more than once while the page renders; Leptos keeps the <Title>
+    // of every build and reads one when the page is done, which can be a
+    // discarded build whose signals are gone (a panic, seen under
+    // concurrent page loads).
+    #[cfg(feature = "ssr")]
+    let title = format!("{} · ChatApp", other.get_untracked());
+    #[cfg(not(feature = "ssr"))]
+    let title = move || format!("{} · ChatApp", other.get());
 
     view! {
-        <Title text=move || format!("{} · ChatApp", other.get()) />
+        <Title text=title />
         <section class="conversation" aria-label=move || format!("Conversation with {}", other.get())>
             <header class="conversation-header">
                 <a class="back-link" href="/" aria-label="Back to people">"‹"</a>

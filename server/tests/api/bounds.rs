@@ -3,7 +3,7 @@
 //! security headers.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 
 use crate::common::{TestApp, TestResponse};
@@ -14,6 +14,7 @@ on_both_backends!(
     bodies_urls_and_headers_are_bounded,
     server_functions_answer_bad_arguments_with_400,
     responses_carry_the_security_headers,
+    pages_keep_their_own_headers_while_files_are_served_beside_them,
 );
 
 fn assert_json_error(response: &TestResponse, status: StatusCode) {
@@ -150,6 +151,45 @@ async fn server_functions_answer_bad_arguments_with_400(app: TestApp) {
         wrong_method.status,
         wrong_method.text
     );
+}
+
+/// Pages and the site's files answered at the same moment each keep their
+/// own headers. A favicon answered while a page rendered once took that
+/// page's Content-Security-Policy, and the page loaded with the policy that
+/// allows nothing; a page sometimes panicked on its title (`stray_owner`).
+async fn pages_keep_their_own_headers_while_files_are_served_beside_them(app: TestApp) {
+    let ann = app.user("ann").await;
+    app.user("bob").await;
+    for _ in 0..25 {
+        let pages = (0..4).map(|_| {
+            let mut ann = ann.clone();
+            async move { ann.get_page("/chat/bob").await }
+        });
+        let files = (0..4).map(|_| {
+            let mut visitor = app.client();
+            async move { visitor.get("/favicon.svg").await }
+        });
+        let (pages, files) = futures::join!(
+            futures::future::join_all(pages),
+            futures::future::join_all(files)
+        );
+        for page in pages {
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            let policy = page.headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap();
+            assert!(policy.starts_with("default-src 'self'"), "{policy}");
+            assert!(page.text.contains("<title>bob · ChatApp</title>"));
+        }
+        for file in files {
+            assert_eq!(file.status, StatusCode::OK);
+            assert!(file.text.starts_with("<svg"), "{}", file.text);
+            assert_eq!(
+                file.headers[header::CONTENT_SECURITY_POLICY],
+                "default-src 'none'; frame-ancestors 'none'"
+            );
+        }
+    }
 }
 
 async fn responses_carry_the_security_headers(app: TestApp) {

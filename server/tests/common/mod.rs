@@ -95,7 +95,11 @@ impl TestApp {
             settings,
             server::Runtime::single_node(),
             mailer,
-            LeptosOptions::builder().output_name("chatapp").build(),
+            // The site's own files, as the build copies them (/favicon.svg).
+            LeptosOptions::builder()
+                .output_name("chatapp")
+                .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"))
+                .build(),
         );
         Self {
             router: server::app(state.clone()),
