@@ -229,6 +229,75 @@ test("the layout works at a phone's width", async ({ browser }) => {
   await expect(erin.locator(".conversation-preview")).toHaveText(/^You: x{50,}/);
   expect(await fitsTheScreen()).toBe(true);
   await expect(erin.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
+
+  // On a touch screen nothing hovers: Edit and Delete stay hidden (taking
+  // no room and no taps) until the message itself is tapped.
+  await erin.getByRole("link", { name: new RegExp(frankName) }).first().click();
+  const mine = erin.locator(".message.mine").first();
+  await erin.mouse.move(0, 799);
+  await expect(mine.getByRole("button", { name: "Delete" })).toBeHidden();
+  await mine.locator(".bubble").click();
+  await expect(mine.getByRole("button", { name: "Delete" })).toBeVisible();
+  await expect(mine.getByRole("button", { name: "Edit" })).toBeVisible();
+});
+
+test("a draft stays with the conversation it was written in", async ({ browser }) => {
+  const patName = uniqueName("pat");
+  const quinnName = uniqueName("quinn");
+  const ritaName = uniqueName("rita");
+  await (await registerInNewContext(browser, quinnName)).context().close();
+  const rita = await registerInNewContext(browser, ritaName);
+  const pat = await registerInNewContext(browser, patName);
+  const composer = pat.locator(".composer textarea");
+  await openConversation(pat, quinnName);
+  await composer.fill("for Quinn only");
+  await openConversation(pat, ritaName);
+  await expect(composer).toHaveValue("");
+  await composer.fill("hi Rita");
+  await composer.press("Enter");
+  await expect(bubbles(pat)).toHaveText(["hi Rita"]);
+  await openConversation(pat, quinnName);
+  await expect(composer).toHaveValue("for Quinn only");
+  await composer.press("Enter");
+  await expect(bubbles(pat)).toHaveText(["for Quinn only"]);
+  await openConversation(rita, patName);
+  await expect(bubbles(rita)).toHaveText(["hi Rita"]);
+});
+
+test("a message that arrives while older ones are read is announced, and a send goes to the bottom", async ({ browser }) => {
+  const samName = uniqueName("sam");
+  const tessName = uniqueName("tess");
+  const sam = await registerInNewContext(browser, samName);
+  const tess = await registerInNewContext(browser, tessName);
+  for (let index = 1; index <= 14; index += 1) {
+    const response = await sam.request.post("/api/v1/message/", {
+      data: { recipient: tessName, body: `line ${index}\n`.repeat(3) },
+    });
+    expect(response.status()).toBe(201);
+  }
+  await tess.goto(`/chat/${samName}`);
+  await waitForHydration(tess);
+  await expect(bubbles(tess)).toHaveCount(14);
+  const scroller = tess.locator(".message-scroller");
+  const atBottom = () =>
+    scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight < 80);
+  await expect.poll(atBottom).toBe(true);
+  await scroller.evaluate((element) => element.scrollTo(0, 0));
+  const jump = tess.getByRole("button", { name: "New messages ↓" });
+  await expect(jump).toHaveCount(0);
+  await sam.request.post("/api/v1/message/", { data: { recipient: tessName, body: "are you there?" } });
+  await expect(bubbles(tess).last()).toHaveText("are you there?");
+  // Still where the reader was, told that something is below.
+  expect(await atBottom()).toBe(false);
+  await jump.click();
+  await expect.poll(atBottom).toBe(true);
+  await expect(jump).toHaveCount(0);
+  // Scrolled up again, a reply of one's own brings the view down to it.
+  await scroller.evaluate((element) => element.scrollTo(0, 0));
+  await tess.locator(".composer textarea").fill("yes");
+  await tess.locator(".composer textarea").press("Enter");
+  await expect(bubbles(tess).last()).toHaveText("yes");
+  await expect.poll(atBottom).toBe(true);
 });
 
 test("someone who signs up while the tab is in the background is listed when it is shown again", async ({ browser }) => {

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "./test";
 import { readFileSync } from "node:fs";
-import { PASSWORD, personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
+import { PASSWORD, contrast, personLink, registerInNewContext, screenshot, uniqueName, waitForHydration } from "./helpers";
 
 function conversationItem(page: Page, username: string) {
   return page.getByRole("navigation", { name: "Conversations" }).locator(".conversation-item", { hasText: username });
@@ -73,16 +73,45 @@ test("edits and deletions reach the other person, and the list follows", async (
   await send(fin, "a mistake");
   await expect(gus.locator(".messages .message-body")).toHaveText(["helo", "a mistake"]);
 
-  const first = fin.locator(".message.mine", { hasText: "helo" });
+  // (By position: while edited, its text is in the editor, not the page.)
+  const first = fin.locator(".message.mine").first();
+  await expect(first.locator(".message-body")).toHaveText("helo");
+  // Edit and Delete show only for the message pointed at.
+  await expect(first.getByRole("button", { name: "Edit" })).toBeHidden();
   await first.hover();
   await first.getByRole("button", { name: "Edit" }).click();
-  await fin.getByLabel("Edit message").fill("hello");
-  await fin.getByLabel("Edit message").press("Enter");
+  // The editor has the cursor, at the end of the text; Cancel and Save are
+  // readable on the bubble's colour; an empty edit is refused on the spot.
+  const editor = fin.getByLabel("Edit message");
+  await expect(editor).toBeFocused();
+  expect(await editor.evaluate((area: HTMLTextAreaElement) => area.selectionStart)).toBe(4);
+  const cancel = first.getByRole("button", { name: "Cancel" });
+  const [cancelColor, bubbleColor] = await Promise.all([
+    cancel.evaluate((element) => getComputedStyle(element).color),
+    first.locator(".bubble").evaluate((element) => getComputedStyle(element).backgroundColor),
+  ]);
+  expect(contrast(cancelColor, bubbleColor)).toBeGreaterThanOrEqual(4.5);
+  await expect(first.getByRole("button", { name: "Delete" })).toBeHidden();
+  await editor.fill("   ");
+  await editor.press("Enter");
+  await expect(first.getByRole("alert")).toHaveText("A message cannot be empty: delete it instead.");
+  await editor.fill("hello");
+  await editor.press("Enter");
   await expect(gus.locator(".message", { hasText: "hello" }).locator(".edited")).toHaveText("edited");
   await expect(fin.locator(".message.mine").first().locator(".message-body")).toHaveText("hello");
+  await expect(fin.locator(".composer textarea")).toBeFocused();
 
+  // Deleting asks first; "Keep" keeps the message.
   const mistake = fin.locator(".message.mine", { hasText: "a mistake" });
   await mistake.hover();
+  await mistake.getByRole("button", { name: "Delete" }).click();
+  await expect(mistake.getByText("Delete for everyone?")).toBeVisible();
+  await mistake.getByRole("button", { name: "Keep" }).click();
+  await expect(mistake.getByText("Delete for everyone?")).toHaveCount(0);
+  await expect(gus.locator(".messages .message-body")).toHaveText(["hello", "a mistake"]);
+  await mistake.hover();
+  await mistake.getByRole("button", { name: "Delete" }).click();
+  await expect(mistake.getByRole("button", { name: "Delete" })).toBeFocused();
   await mistake.getByRole("button", { name: "Delete" }).click();
   await expect(gus.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);
   await expect(fin.locator(".messages .message-body")).toHaveText(["hello", "Message deleted"]);

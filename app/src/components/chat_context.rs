@@ -48,6 +48,9 @@ pub struct ChatContext {
     pub directory: RwSignal<Vec<String>>,
     /// Who is online or away (lower-case username), refreshed while shown.
     pub presence: RwSignal<std::collections::HashMap<String, PresenceStatus>>,
+    /// Unsent text per conversation (lower-case username): a draft stays
+    /// with the conversation it was written in.
+    pub drafts: StoredValue<std::collections::HashMap<String, String>>,
 }
 
 /// How long "… is typing" stays without a new signal.
@@ -78,6 +81,7 @@ impl ChatContext {
             typing_sent_at: StoredValue::new(f64::NEG_INFINITY),
             presence: RwSignal::new(std::collections::HashMap::new()),
             directory: RwSignal::new(Vec::new()),
+            drafts: StoredValue::new(std::collections::HashMap::new()),
         }
     }
 

@@ -21,6 +21,27 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
         }
     });
 
+    // Each conversation shows its own draft: text typed to one person stays
+    // with them when another conversation opens, and is never sent to the
+    // other.
+    Effect::new(move |_| {
+        let to = recipient.get().to_ascii_lowercase();
+        if let Some(input) = textarea.get() {
+            let draft = chat.drafts.with_value(|drafts| drafts.get(&to).cloned());
+            input.set_value(&draft.unwrap_or_default());
+        }
+    });
+    let keep_draft = move |text: String| {
+        let to = recipient.get_untracked().to_ascii_lowercase();
+        chat.drafts.update_value(|drafts| {
+            if text.is_empty() {
+                drafts.remove(&to);
+            } else {
+                drafts.insert(to, text);
+            }
+        });
+    };
+
     // The message shows at once as pending; the outbox sends and retries it.
     let send = move || {
         let Some(input) = textarea.get_untracked() else {
@@ -32,6 +53,7 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
         }
         chat.send(recipient.get_untracked(), body);
         input.set_value("");
+        keep_draft(String::new());
         let _ = input.focus();
     };
 
@@ -46,7 +68,8 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
             <label class="visually-hidden" for="composer-input">"Message"</label>
             <textarea
                 id="composer-input"
-                on:input=move |_| {
+                on:input=move |event| {
+                    keep_draft(event_target_value(&event));
                     #[cfg(feature = "hydrate")]
                     chat.announce_typing(recipient.get_untracked(), js_sys::Date::now());
                 }

@@ -217,8 +217,18 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
         });
     };
 
-    // Keep the view where the reader expects it: at the bottom on open and when
-    // a message arrives while they are there; still when older ones appear above.
+    // A message arrived while the reader was scrolled up: "New messages ↓".
+    let unseen_below = RwSignal::new(false);
+    let to_bottom = move || {
+        if let Some(element) = scroller.get_untracked() {
+            element.set_scroll_top(element.scroll_height());
+        }
+        unseen_below.set(false);
+    };
+
+    // Keep the view where the reader expects it: at the bottom on open, when
+    // they send, and when a message arrives while they are there; still when
+    // older ones appear above.
     Effect::new(move |previous: Option<(Option<i64>, Option<i64>, usize)>| {
         let ends = messages.with(|messages| {
             (
@@ -238,8 +248,11 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                         element.set_scroll_top(top + element.scroll_height() - height);
                         anchor.set_value(None);
                     }
-                    if (ends.1 != newest || ends.2 > pending) && stick_to_bottom.get_value() {
+                    // My own message goes to the bottom, and so does the view.
+                    if ends.2 > pending || (ends.1 != newest && stick_to_bottom.get_value()) {
                         element.set_scroll_top(element.scroll_height());
+                    } else if ends.1 > newest {
+                        unseen_below.set(true);
                     }
                 }
             });
@@ -255,6 +268,9 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                 let Some(element) = scroller.get_untracked() else { return };
                 let from_bottom = element.scroll_height() - element.scroll_top() - element.client_height();
                 stick_to_bottom.set_value(from_bottom < STICKY_BOTTOM_PX);
+                if from_bottom < STICKY_BOTTOM_PX {
+                    unseen_below.set(false);
+                }
                 if element.scroll_top() < LOAD_OLDER_PX {
                     load_older();
                 }
@@ -287,10 +303,19 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                             let edited = message.edited_at.is_some();
                             let body = message.body.clone();
                             view! {
-                                <li class="message" class:mine=mine class:theirs=!mine class:deleted=deleted data-id=id>
-                                    <div class="bubble">
+                                <li
+                                    class="message"
+                                    class:mine=mine
+                                    class:theirs=!mine
+                                    class:deleted=deleted
+                                    class:editing=move || editing.get() == Some(id)
+                                    data-id=id
+                                >
+                                    // Own messages take focus (a tap on a phone, Tab on a
+                                    // keyboard), which shows their Edit and Delete.
+                                    <div class="bubble" tabindex=(mine && !deleted).then_some("0")>
                                         {move || if editing.get() == Some(id) {
-                                            view! { <MessageEditor id body=body.clone() other editing action_error /> }.into_any()
+                                            view! { <MessageEditor id body=body.clone() other editing /> }.into_any()
                                         } else if deleted {
                                             view! { <p class="message-body tombstone">"Message deleted"</p> }.into_any()
                                         } else {
@@ -328,6 +353,11 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                 </For>
             </ol>
             {move || action_error.get().map(|error| view! { <p class="composer-error" role="alert">{error}</p> })}
+            <Show when=move || unseen_below.get()>
+                <button class="btn btn-primary jump-to-latest" type="button" on:click=move |_| to_bottom()>
+                    "New messages ↓"
+                </button>
+            </Show>
         </div>
     }
 }
@@ -361,10 +391,28 @@ fn MessageActions(
         #[cfg(not(feature = "hydrate"))]
         let _ = (chat, other);
     };
+    // A deletion cannot be undone, and a stray tap must not make one.
+    let confirming = RwSignal::new(false);
+    let confirm_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = confirm_button.get() {
+            let _ = button.focus();
+        }
+    });
     view! {
-        <div class="message-actions">
-            <button class="btn-link" type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
-            <button class="btn-link" type="button" on:click=delete>"Delete"</button>
+        <div class="message-actions" class:confirming=move || confirming.get()>
+            {move || if confirming.get() {
+                view! {
+                    <span>"Delete for everyone?"</span>
+                    <button class="btn-link danger" type="button" node_ref=confirm_button on:click=delete>"Delete"</button>
+                    <button class="btn-link" type="button" on:click=move |_| confirming.set(false)>"Keep"</button>
+                }.into_any()
+            } else {
+                view! {
+                    <button class="btn-link" type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
+                    <button class="btn-link" type="button" on:click=move |_| confirming.set(true)>"Delete"</button>
+                }.into_any()
+            }}
         </div>
     }
 }
@@ -376,27 +424,48 @@ fn MessageEditor(
     body: String,
     other: Memo<String>,
     editing: RwSignal<Option<i64>>,
-    action_error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let chat = ChatContext::use_context();
     let input = NodeRef::<leptos::html::Textarea>::new();
+    let error = RwSignal::new(None::<String>);
+    // The cursor goes to the end of the text, ready to type.
+    Effect::new(move |_| {
+        if let Some(element) = input.get() {
+            let _ = element.focus();
+            let end = u32::try_from(element.value().encode_utf16().count()).unwrap_or(u32::MAX);
+            let _ = element.set_selection_range(end, end);
+        }
+    });
     let save = move || {
         let Some(element) = input.get_untracked() else {
             return;
         };
         let text = element.value();
-        action_error.set(None);
+        if text.trim().is_empty() {
+            error.set(Some(
+                "A message cannot be empty: delete it instead.".to_owned(),
+            ));
+            return;
+        }
+        error.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            use wasm_bindgen::JsCast;
             match crate::client::edit_message(id, &text).await {
                 Ok(message) => {
                     if let Some(other) = other.try_get_untracked() {
                         chat.replace_live_message(message, Some(&other));
                     }
                     editing.try_set(None);
+                    // Back to where the next message is written.
+                    if let Some(composer) = document().get_element_by_id("composer-input")
+                        && let Ok(composer) = composer.dyn_into::<web_sys::HtmlElement>()
+                    {
+                        let _ = composer.focus();
+                    }
                 }
-                Err(error) => {
-                    action_error.try_set(Some(format!("Not saved: {error}")));
+                Err(failure) => {
+                    error.try_set(Some(format!("Not saved: {failure}")));
                 }
             }
         });
@@ -419,6 +488,7 @@ fn MessageEditor(
                     }
                 }
             ></textarea>
+            {move || error.get().map(|error| view! { <p class="editor-error" role="alert">{error}</p> })}
             <span class="message-editor-buttons">
                 <button class="btn-link" type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
                 <button class="btn btn-primary" type="submit">"Save"</button>

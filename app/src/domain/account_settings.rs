@@ -122,6 +122,13 @@ pub(super) async fn check_current_password(
     user: &SessionUser,
     password: &str,
 ) -> Result<(), AppError> {
+    // Left empty is a form not filled in, not a wrong guess: no hash, no count.
+    if password.is_empty() {
+        return Err(AppError::invalid(
+            "current_password",
+            "Enter your current password.",
+        ));
+    }
     state
         .limits
         .log_in_per_account

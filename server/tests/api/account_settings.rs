@@ -29,10 +29,23 @@ async fn settings_change_email_and_read_receipts(app: TestApp) {
         )
         .await;
     assert_eq!(unproven.status, StatusCode::BAD_REQUEST);
-    assert!(
-        unproven.body["errors"]["current_password"].is_array(),
+    assert_eq!(
+        unproven.body["errors"]["current_password"],
+        json!(["Enter your current password."]),
         "{}",
         unproven.body
+    );
+    let guessed = ann
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": "thief@example.org", "current_password": "a guess"}),
+        )
+        .await;
+    assert_eq!(guessed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        guessed.body["errors"]["current_password"],
+        json!(["That is not your current password."])
     );
     let changed = ann
         .send_json(
