@@ -21,6 +21,8 @@ pub enum ConnectionState {
     Connecting,
     Live,
     Reconnecting,
+    /// The browser says it has no network: reconnects once it has.
+    Offline,
 }
 
 #[cfg(feature = "hydrate")]

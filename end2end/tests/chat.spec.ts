@@ -264,6 +264,26 @@ test("a draft stays with the conversation it was written in", async ({ browser }
   await expect(bubbles(rita)).toHaveText(["hi Rita"]);
 });
 
+test("web addresses in a message are links that open in a new tab, other schemes stay text", async ({ browser }) => {
+  const umaName = uniqueName("uma");
+  const vicName = uniqueName("vic");
+  await (await registerInNewContext(browser, vicName)).context().close();
+  const uma = await registerInNewContext(browser, umaName);
+  await openConversation(uma, vicName);
+  await uma.locator(".composer textarea").fill("read https://example.org/a?b=1. not javascript:alert(1)");
+  await uma.locator(".composer textarea").press("Enter");
+  const body = uma.locator(".messages .message-body").last();
+  await expect(body).toHaveText("read https://example.org/a?b=1. not javascript:alert(1)");
+  const link = body.getByRole("link");
+  await expect(link).toHaveCount(1);
+  await expect(link).toHaveAttribute("href", "https://example.org/a?b=1");
+  await expect(link).toHaveAttribute("target", "_blank");
+  await expect(link).toHaveAttribute("rel", "noopener noreferrer nofollow");
+  // Server-rendered the same way, before any script runs.
+  const raw = await (await uma.request.get(`/chat/${vicName}`)).text();
+  expect(raw).toContain('<a href="https://example.org/a?b=1" target="_blank" rel="noopener noreferrer nofollow">');
+});
+
 test("a message that arrives while older ones are read is announced, and a send goes to the bottom", async ({ browser }) => {
   const samName = uniqueName("sam");
   const tessName = uniqueName("tess");
@@ -397,6 +417,35 @@ test("a dropped live connection reconnects by itself and catches up", async ({ b
   const next = await kim.request.post("/api/v1/message/", { data: { recipient: joName, body: "and this one live" } });
   expect(next.status()).toBe(201);
   await expect(bubbles(jo)).toHaveText(["sent while you were away", "and this one live"]);
+});
+
+test("when the network goes the page says so, and when it is back it catches up at once", async ({ browser }) => {
+  const lenName = uniqueName("len");
+  const moName = uniqueName("mo");
+  const mo = await registerInNewContext(browser, moName);
+  const len = await registerInNewContext(browser, lenName);
+  let opened = 0;
+  await len.routeWebSocket(/\/ws(\?|$)/, (socket) => {
+    opened += 1;
+    socket.connectToServer();
+  });
+  await len.goto(`/chat/${moName}`);
+  await expect(len.locator(".connection-status")).toHaveAttribute("data-state", "live");
+
+  await len.context().setOffline(true);
+  await expect(len.locator(".connection-status")).toHaveText("Offline: messages will send when you are back");
+  const sent = await mo.request.post("/api/v1/message/", {
+    data: { recipient: lenName, body: "sent while you were offline" },
+  });
+  expect(sent.status()).toBe(201);
+  await expect(bubbles(len)).toHaveCount(0);
+  const before = opened;
+
+  await len.context().setOffline(false);
+  // At once, not after the backoff, and with one new socket.
+  await expect(len.locator(".connection-status")).toHaveAttribute("data-state", "live", { timeout: 5_000 });
+  await expect(bubbles(len)).toHaveText(["sent while you were offline"]);
+  expect(opened).toBe(before + 1);
 });
 
 test("the people list pages with Load more, within a search", async ({ browser }) => {

@@ -27,6 +27,11 @@ struct Inner {
     closed_by_us: bool,
     /// The last event applied; `None` until the first `ready`.
     last_seq: Option<i64>,
+    /// Counts sockets opened and dropped: a retry timer set for an earlier
+    /// one does nothing.
+    generation: u32,
+    /// The browser's `offline` and `online` listeners.
+    network: Vec<WindowListenerHandle>,
 }
 
 /// An open (or reopening) notification connection. Dropping it does not close
@@ -68,14 +73,55 @@ impl LiveConnection {
                 opened: false,
                 closed_by_us: false,
                 last_seq: None,
+                generation: 0,
+                network: Vec::new(),
             })),
             on_event: Rc::new(handlers.on_event),
             on_typing: Rc::new(handlers.on_typing),
             on_reload: Rc::new(handlers.on_reload),
             state,
         };
+        connection.follow_the_network();
         connection.connect();
         connection
+    }
+
+    /// A socket can stay "open" for minutes on a network that is gone. When
+    /// the browser says it is offline, the socket is dropped and the page
+    /// says so; when it is back online, a new one connects at once (with
+    /// `since`, so nothing is missed) instead of after the backoff.
+    fn follow_the_network(&self) {
+        let offline = {
+            let this = self.clone();
+            window_event_listener_untyped("offline", move |_| {
+                this.drop_socket();
+                this.state.set(ConnectionState::Offline);
+            })
+        };
+        let online = {
+            let this = self.clone();
+            window_event_listener_untyped("online", move |_| {
+                if this.state.get_untracked() != ConnectionState::Live {
+                    this.drop_socket();
+                    this.inner.borrow_mut().attempts = 1;
+                    this.connect();
+                }
+            })
+        };
+        self.inner.borrow_mut().network = vec![offline, online];
+    }
+
+    /// Closes the current socket without its close handler (no retry), and
+    /// voids any retry already set.
+    fn drop_socket(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.generation += 1;
+        if let Some(socket) = inner.socket.take() {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
     }
 
     /// Closes the socket for good, and lets go of its handlers (which hold
@@ -90,6 +136,9 @@ impl LiveConnection {
             let _ = socket.close();
         }
         inner.handlers.clear();
+        for listener in inner.network.drain(..) {
+            listener.remove();
+        }
     }
 
     /// Sends a frame to the server if the socket is open (typing and presence
@@ -215,15 +264,19 @@ impl LiveConnection {
     }
 
     fn schedule_reconnect(&self) {
-        let attempts = {
+        let (attempts, generation) = {
             let mut inner = self.inner.borrow_mut();
             inner.attempts += 1;
-            inner.attempts
+            (inner.attempts, inner.generation)
         };
         let this = self.clone();
         set_timeout(
             move || {
-                if !this.inner.borrow().closed_by_us {
+                let current = {
+                    let inner = this.inner.borrow();
+                    !inner.closed_by_us && inner.generation == generation
+                };
+                if current && this.state.get_untracked() != ConnectionState::Offline {
                     this.connect();
                 }
             },

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::time::{clock_time, day_key, day_label, live_time};
-use super::{Avatar, ChatContext, Composer, PresenceDot};
+use super::{Avatar, ChatContext, Composer, MessageText, PresenceDot};
 use crate::client::ConnectionState;
 use crate::error::AppError;
 use crate::server_fns::messages::list_messages;
@@ -95,6 +95,9 @@ fn ConnectionBadge() -> impl IntoView {
             ConnectionState::Connecting => ("connecting", "Connecting…"),
             ConnectionState::Live => ("live", ""),
             ConnectionState::Reconnecting => ("offline", "Reconnecting…"),
+            ConnectionState::Offline => {
+                ("offline", "Offline: messages will send when you are back")
+            }
         };
         view! { <span class="connection-status" data-state=state role="status">{text}</span> }
     }
@@ -319,7 +322,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                                         } else if deleted {
                                             view! { <p class="message-body tombstone">"Message deleted"</p> }.into_any()
                                         } else {
-                                            view! { <p class="message-body" dir="auto">{body.clone()}</p> }.into_any()
+                                            view! { <p class="message-body" dir="auto"><MessageText body=body.clone() /></p> }.into_any()
                                         }}
                                         <span class="message-meta">
                                             <time class="message-time" datetime=timestamp.to_rfc3339()>
