@@ -34,7 +34,11 @@ test("registration explains what is wrong, then logs in; log out and back in", a
   await page.getByLabel("Password", { exact: true }).fill("wrong password");
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Invalid username or password.");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  // The refused password is selected, ready to be typed again.
+  const password = page.getByLabel("Password", { exact: true });
+  await expect(password).toBeFocused();
+  expect(await password.evaluate((input: HTMLInputElement) => input.selectionEnd! - input.selectionStart!)).toBe(14);
+  await password.fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.locator(".me-name")).toHaveText(username);
   await context.close();

@@ -209,8 +209,13 @@ test("the layout works at a phone's width", async ({ browser }) => {
   const erinName = uniqueName("erin");
   const frankName = uniqueName("frank");
   await (await registerInNewContext(browser, frankName)).context().close();
-  const erin = await registerInNewContext(browser, erinName);
-  await erin.setViewportSize({ width: 390, height: 800 });
+  // A phone: a touch screen, which never hovers.
+  const erin = await registerInNewContext(browser, erinName, {
+    viewport: { width: 390, height: 800 },
+    hasTouch: true,
+    isMobile: true,
+  });
+  expect(await erin.evaluate(() => matchMedia("(hover: hover)").matches)).toBe(false);
   await expect(erin.locator(".sidebar")).toBeVisible();
   await expect(erin.locator(".conversation")).toBeHidden();
   await openConversation(erin, frankName);
@@ -230,15 +235,19 @@ test("the layout works at a phone's width", async ({ browser }) => {
   expect(await fitsTheScreen()).toBe(true);
   await expect(erin.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
 
-  // On a touch screen nothing hovers: Edit and Delete stay hidden (taking
-  // no room and no taps) until the message itself is tapped.
-  await erin.getByRole("link", { name: new RegExp(frankName) }).first().click();
+  // On a touch screen nothing hovers: Edit and Delete stay unseen, and a
+  // tap where they are goes through them, until the message is tapped.
+  await erin.getByRole("link", { name: new RegExp(frankName) }).first().tap();
   const mine = erin.locator(".message.mine").first();
-  await erin.mouse.move(0, 799);
-  await expect(mine.getByRole("button", { name: "Delete" })).toBeHidden();
-  await mine.locator(".bubble").click();
-  await expect(mine.getByRole("button", { name: "Delete" })).toBeVisible();
-  await expect(mine.getByRole("button", { name: "Edit" })).toBeVisible();
+  const actions = mine.locator(".message-actions");
+  await expect(actions).toHaveCSS("opacity", "0");
+  const where = (await mine.getByRole("button", { name: "Delete" }).boundingBox())!;
+  await erin.touchscreen.tap(where.x + where.width / 2, where.y + where.height / 2);
+  await expect(mine.getByText("Delete for everyone?")).toHaveCount(0);
+  await mine.locator(".bubble").tap();
+  await expect(actions).toHaveCSS("opacity", "1");
+  await mine.getByRole("button", { name: "Delete" }).tap();
+  await expect(mine.getByText("Delete for everyone?")).toBeVisible();
 });
 
 test("a draft stays with the conversation it was written in", async ({ browser }) => {
@@ -438,6 +447,8 @@ test("when the network goes the page says so, and when it is back it catches up 
     data: { recipient: lenName, body: "sent while you were offline" },
   });
   expect(sent.status()).toBe(201);
+  // Not delivered meanwhile: the socket is gone, not merely labelled so.
+  await len.waitForTimeout(1_000);
   await expect(bubbles(len)).toHaveCount(0);
   const before = opened;
 

@@ -77,7 +77,7 @@ test("edits and deletions reach the other person, and the list follows", async (
   const first = fin.locator(".message.mine").first();
   await expect(first.locator(".message-body")).toHaveText("helo");
   // Edit and Delete show only for the message pointed at.
-  await expect(first.getByRole("button", { name: "Edit" })).toBeHidden();
+  await expect(first.locator(".message-actions")).toHaveCSS("opacity", "0");
   await first.hover();
   await first.getByRole("button", { name: "Edit" }).click();
   // The editor has the cursor, at the end of the text; Cancel and Save are

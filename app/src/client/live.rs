@@ -96,6 +96,8 @@ impl LiveConnection {
             window_event_listener_untyped("offline", move |_| {
                 this.drop_socket();
                 this.state.set(ConnectionState::Offline);
+                // Looks again now and then, should `online` never come.
+                this.schedule_reconnect();
             })
         };
         let online = {
@@ -276,7 +278,13 @@ impl LiveConnection {
                     let inner = this.inner.borrow();
                     !inner.closed_by_us && inner.generation == generation
                 };
-                if current && this.state.get_untracked() != ConnectionState::Offline {
+                if !current {
+                    return;
+                }
+                let offline = this.state.get_untracked() == ConnectionState::Offline;
+                if offline && !window().navigator().on_line() {
+                    this.schedule_reconnect();
+                } else {
                     this.connect();
                 }
             },

@@ -51,6 +51,8 @@ pub struct ChatContext {
     /// Unsent text per conversation (lower-case username): a draft stays
     /// with the conversation it was written in.
     pub drafts: StoredValue<std::collections::HashMap<String, String>>,
+    /// Whether a composer has shown a draft yet in this page.
+    pub drafts_begun: StoredValue<bool>,
 }
 
 /// How long "… is typing" stays without a new signal.
@@ -82,6 +84,7 @@ impl ChatContext {
             presence: RwSignal::new(std::collections::HashMap::new()),
             directory: RwSignal::new(Vec::new()),
             drafts: StoredValue::new(std::collections::HashMap::new()),
+            drafts_begun: StoredValue::new(false),
         }
     }
 

@@ -24,13 +24,6 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
     // Each conversation shows its own draft: text typed to one person stays
     // with them when another conversation opens, and is never sent to the
     // other.
-    Effect::new(move |_| {
-        let to = recipient.get().to_ascii_lowercase();
-        if let Some(input) = textarea.get() {
-            let draft = chat.drafts.with_value(|drafts| drafts.get(&to).cloned());
-            input.set_value(&draft.unwrap_or_default());
-        }
-    });
     let keep_draft = move |text: String| {
         let to = recipient.get_untracked().to_ascii_lowercase();
         chat.drafts.update_value(|drafts| {
@@ -41,6 +34,23 @@ pub fn Composer(#[prop(into)] recipient: Signal<String>) -> impl IntoView {
             }
         });
     };
+    Effect::new(move |_| {
+        let to = recipient.get().to_ascii_lowercase();
+        if let Some(input) = textarea.get() {
+            // The first time in the page's life, what was typed before the
+            // page came alive is this conversation's draft.
+            if !chat.drafts_begun.get_value() {
+                chat.drafts_begun.set_value(true);
+                let typed = input.value();
+                if !typed.is_empty() {
+                    keep_draft(typed);
+                    return;
+                }
+            }
+            let draft = chat.drafts.with_value(|drafts| drafts.get(&to).cloned());
+            input.set_value(&draft.unwrap_or_default());
+        }
+    });
 
     // The message shows at once as pending; the outbox sends and retries it.
     let send = move || {

@@ -182,6 +182,8 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
     });
     mark_read_while_visible(chat, other, messages);
     let editing = RwSignal::new(None::<i64>);
+    // The own message last tapped or clicked, whose actions stay shown.
+    let selected = RwSignal::new(None::<i64>);
     let action_error = RwSignal::new(None::<String>);
 
     let rows = move || {
@@ -220,6 +222,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
         });
     };
 
+    let me_for_scroll = me.clone();
     // A message arrived while the reader was scrolled up: "New messages ↓".
     let unseen_below = RwSignal::new(false);
     let to_bottom = move || {
@@ -233,11 +236,20 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
     // they send, and when a message arrives while they are there; still when
     // older ones appear above.
     Effect::new(move |previous: Option<(Option<i64>, Option<i64>, usize)>| {
-        let ends = messages.with(|messages| {
+        let other_name = other.get();
+        let (ends, newest_is_theirs) = messages.with(|messages| {
             (
-                messages.first().map(|m| m.id),
-                messages.last().map(|m| m.id),
-                chat.pending.with(Vec::len),
+                (
+                    messages.first().map(|m| m.id),
+                    messages.last().map(|m| m.id),
+                    chat.pending.with(|pending| {
+                        pending
+                            .iter()
+                            .filter(|message| message.recipient.eq_ignore_ascii_case(&other_name))
+                            .count()
+                    }),
+                ),
+                messages.last().is_some_and(|m| m.user != me_for_scroll),
             )
         });
         if let Some(element) = scroller.get() {
@@ -254,7 +266,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                     // My own message goes to the bottom, and so does the view.
                     if ends.2 > pending || (ends.1 != newest && stick_to_bottom.get_value()) {
                         element.set_scroll_top(element.scroll_height());
-                    } else if ends.1 > newest {
+                    } else if ends.1 > newest && newest_is_theirs {
                         unseen_below.set(true);
                     }
                 }
@@ -312,11 +324,12 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                                     class:theirs=!mine
                                     class:deleted=deleted
                                     class:editing=move || editing.get() == Some(id)
+                                    // A tap (touch screens never hover) shows its Edit and Delete.
+                                    class:selected=move || selected.get() == Some(id)
+                                    on:click=move |_| if mine && !deleted { selected.set(Some(id)) }
                                     data-id=id
                                 >
-                                    // Own messages take focus (a tap on a phone, Tab on a
-                                    // keyboard), which shows their Edit and Delete.
-                                    <div class="bubble" tabindex=(mine && !deleted).then_some("0")>
+                                    <div class="bubble">
                                         {move || if editing.get() == Some(id) {
                                             view! { <MessageEditor id body=body.clone() other editing /> }.into_any()
                                         } else if deleted {

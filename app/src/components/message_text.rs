@@ -63,22 +63,34 @@ fn next_scheme(body: &str, from: usize) -> Option<usize> {
 }
 
 fn trim_trailing_punctuation(address: &str) -> &str {
+    // Brackets counted once, then kept up to date: linear in the address.
+    let balance = |open: char, close: char| {
+        address.chars().fold(0_i64, |balance, c| match c {
+            c if c == open => balance + 1,
+            c if c == close => balance - 1,
+            _ => balance,
+        })
+    };
+    let (mut round, mut square) = (balance('(', ')'), balance('[', ']'));
     let mut address = address;
-    loop {
-        let Some(last) = address.chars().next_back() else {
-            return address;
-        };
-        let unmatched_close = match last {
-            ')' => address.matches('(').count() < address.matches(')').count(),
-            ']' => address.matches('[').count() < address.matches(']').count(),
+    while let Some(last) = address.chars().next_back() {
+        let trim = match last {
+            ')' => round < 0,
+            ']' => square < 0,
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '>' => true,
             _ => false,
         };
-        if unmatched_close || matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '>') {
-            address = &address[..address.len() - last.len_utf8()];
-        } else {
-            return address;
+        if !trim {
+            break;
         }
+        match last {
+            ')' => round += 1,
+            ']' => square += 1,
+            _ => {}
+        }
+        address = &address[..address.len() - last.len_utf8()];
     }
+    address
 }
 
 fn is_bidi_control(c: char) -> bool {
@@ -139,6 +151,10 @@ mod tests {
             ]
         );
         assert_eq!(runs("https://a.test"), vec![Link("https://a.test")]);
+        assert_eq!(
+            runs("[https://a.test/x]]"),
+            vec![Text("["), Link("https://a.test/x"), Text("]]")]
+        );
     }
 
     #[test]

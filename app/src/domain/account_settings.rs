@@ -39,11 +39,14 @@ pub async fn update(
     let current = accounts::find_active_by_id(&state.db, user.id)
         .await?
         .ok_or(AppError::Unauthorized)?;
+    // Compared in normal form: an address stored before it (one that
+    // migration 14 could not fold) is still the same address.
+    let current_email = current.email.as_deref().map(accounts::normalize_email);
     let email = changes
         .email
         .as_deref()
         .map(accounts::normalize_email)
-        .filter(|email| Some(email) != current.email.as_ref())
+        .filter(|email| Some(email) != current_email.as_ref())
         .filter(|email| !(email.is_empty() && current.email.is_none()));
     if let Some(email) = email {
         // Whoever controls the address can reset the password: prove it is

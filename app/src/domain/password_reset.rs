@@ -23,6 +23,7 @@ pub const LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// happen later, on the job queue, so neither the answer nor its timing
 /// tells an attacker whether the address is registered.
 pub async fn request(state: &AppState, client: IpAddr, email: &str) -> Result<(), AppError> {
+    let as_typed = email.trim().to_owned();
     let email = accounts::normalize_email(email);
     let problems = accounts::email_problems(&email);
     if !problems.is_empty() {
@@ -41,19 +42,36 @@ pub async fn request(state: &AppState, client: IpAddr, email: &str) -> Result<()
     state.limits.reset_per_address.check(&email).await?;
     let job_state = state.clone();
     state.jobs.enqueue(async move {
-        if let Err(error) = send_link(&job_state, email).await {
+        if let Err(error) = send_link(&job_state, email, as_typed).await {
             tracing::error!(%error, "could not send a password reset link");
         }
     })
 }
 
-async fn send_link(state: &AppState, email: String) -> Result<(), AppError> {
-    let Some(account) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.clone()))
-        .filter(user::Column::IsActive.eq(true))
-        .one(&state.db)
-        .await?
-    else {
+/// The address exactly `as_typed` first: one stored before addresses were
+/// lower-cased whole, which migration 14 left as it was because another
+/// account had its folded form, is found as its owner types it.
+async fn send_link(state: &AppState, email: String, as_typed: String) -> Result<(), AppError> {
+    let mut account = None;
+    let candidates = if as_typed == email {
+        vec![email]
+    } else {
+        vec![as_typed, email]
+    };
+    for address in candidates {
+        account = user::Entity::find()
+            .filter(user::Column::Email.eq(address))
+            .filter(user::Column::IsActive.eq(true))
+            .one(&state.db)
+            .await?;
+        if account.is_some() {
+            break;
+        }
+    }
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let Some(email) = account.email.clone() else {
         return Ok(());
     };
     let (token, token_hash) = link_token::issue();

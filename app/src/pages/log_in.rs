@@ -13,6 +13,20 @@ pub fn LoginPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let reset_done = move || query.read().get("reset").as_deref() == Some("done");
     let account_deleted = move || query.read().get("account").as_deref() == Some("deleted");
+    // Refused: the password is selected, ready to be typed again (the
+    // button, disabled while waiting, had dropped the focus).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::JsCast;
+        if action.value().with(|value| matches!(value, Some(Err(_))))
+            && let Some(input) = document()
+                .get_element_by_id("password")
+                .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            let _ = input.focus();
+            input.select();
+        }
+    });
     view! {
         <AuthCard title="Log in" subtitle="Log in to pick up your conversations.">
         <ActionForm action attr:class="auth-form">

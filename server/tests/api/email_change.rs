@@ -424,4 +424,30 @@ async fn addresses_stored_half_lower_cased_are_folded_by_the_upgrade(app: TestAp
     }
     let change: String = query_value(db, "SELECT new_email FROM email_changes", "new_email").await;
     assert_eq!(change, "zoë@example.org");
+
+    // The address kept as it was is still its owner's own: saving the
+    // settings with it changes nothing and mails nobody, and a reset typed
+    // as it is stored reaches it.
+    let mut elisabeth = app.second_session("elisabeth").await;
+    let mails_before = outbox(&app, 0).await.len();
+    let saved = elisabeth
+        .send_json(
+            Method::PATCH,
+            "/api/v1/auth/settings",
+            &json!({"email": "Élise@example.org", "send_read_receipts": false}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["pending_email"], serde_json::Value::Null);
+    let asked = app
+        .client()
+        .post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "Élise@example.org"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    let reset = mail_to(&app, "Élise@example.org", "Reset your ChatApp password").await;
+    assert!(reset.contains("Hello elisabeth,"), "{reset}");
+    assert_eq!(outbox(&app, 0).await.len(), mails_before + 1);
 }
