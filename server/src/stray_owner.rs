@@ -1,7 +1,9 @@
-//! Leptos keeps the current reactive owner in a thread-local. Under
-//! concurrent page renders, Leptos 0.8 sometimes leaves one set on a worker
-//! thread after a poll, and whatever that thread polls next inherits it
-//! (seen on every second round of ten concurrent page loads). Leptos'
+//! Leptos keeps the current reactive owner in a thread-local. Every page
+//! render leaves its root owner current on the worker thread after its
+//! poll: `leptos_integration_utils` 0.8's `build_response` makes it with
+//! `reactive_graph`'s `Owner::new_root`, which sets it as the thread's owner
+//! and never unsets it. Whatever that thread polls next inherits it (seen
+//! on every second round of ten concurrent page loads). Leptos'
 //! static-file handler and its server-function handler make their owner
 //! with `Owner::new()`, a child of whatever owner is current, and look up
 //! contexts through it, so a request could find another request's:
