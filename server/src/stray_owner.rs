@@ -36,10 +36,8 @@ use tower::{Layer, Service};
 /// Unsets the thread's current reactive owner, if one is left over.
 pub fn clear_stray_owner() {
     if Owner::current().is_some() {
-        // `unset` takes the thread's owner only if it is this one.
-        let blank = Owner::new_root(None);
-        blank.set();
-        blank.unset();
+        // A new root becomes the thread's owner; `unset` then leaves none.
+        Owner::new_root(None).unset();
     }
 }
 

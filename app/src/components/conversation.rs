@@ -154,7 +154,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
     });
 
     // This conversation's messages still on their way, in the order written.
-    let pending = move || {
+    let pending = Memo::new(move |_| {
         let other = other.get();
         chat.pending.with(|pending| {
             pending
@@ -163,7 +163,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                 .cloned()
                 .collect::<Vec<_>>()
         })
-    };
+    });
 
     // "Seen" goes under my newest message the other person has read.
     let seen_id = Memo::new(move |_| {
@@ -236,18 +236,12 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
     // they send, and when a message arrives while they are there; still when
     // older ones appear above.
     Effect::new(move |previous: Option<(Option<i64>, Option<i64>, usize)>| {
-        let other_name = other.get();
         let (ends, newest_is_theirs) = messages.with(|messages| {
             (
                 (
                     messages.first().map(|m| m.id),
                     messages.last().map(|m| m.id),
-                    chat.pending.with(|pending| {
-                        pending
-                            .iter()
-                            .filter(|message| message.recipient.eq_ignore_ascii_case(&other_name))
-                            .count()
-                    }),
+                    pending.with(Vec::len),
                 ),
                 messages.last().is_some_and(|m| m.user != me_for_scroll),
             )
@@ -298,7 +292,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                     </button>
                 </p>
             </Show>
-            <Show when=move || messages.with(Vec::is_empty) && pending().is_empty()>
+            <Show when=move || messages.with(Vec::is_empty) && pending.with(Vec::is_empty)>
                 <div class="empty-state">
                     <h2>"No messages yet"</h2>
                     <p>"Say hello! Messages you send appear here at once."</p>
@@ -353,7 +347,7 @@ fn MessageList(other: Memo<String>, latest: Vec<Message>, latest_has_older: bool
                         }
                     }}
                 </For>
-                <For each=pending key=|message| (message.client_id.clone(), message.retrying) let(message)>
+                <For each=move || pending.get() key=|message| (message.client_id.clone(), message.retrying) let(message)>
                     <li
                         class="message mine pending"
                         data-client-id=message.client_id.clone()
